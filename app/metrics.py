@@ -1,0 +1,68 @@
+"""Prometheus metrics shared by the API, the Ordergroove client and the cache.
+
+Under gunicorn, ``gunicorn.conf.py`` sets ``PROMETHEUS_MULTIPROC_DIR`` (under ``OGTK_DATA_DIR``)
+before this module is imported, so every worker writes its samples to shared files and
+``/metrics`` (and the dashboard) aggregate them: one scrape sees all workers.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client import multiprocess
+
+LOOKUP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 10.0)
+
+LOOKUPS = Counter(
+    "ogtk_lookups_total",
+    "Gladly lookups answered, by lookup level and outcome (matched, unmatched, ambiguous, error, "
+    "unauthorized, invalid).",
+    ["level", "outcome"],
+)
+LOOKUP_SECONDS = Histogram(
+    "ogtk_lookup_seconds", "Time to answer one Gladly lookup.", ["level"], buckets=LOOKUP_BUCKETS
+)
+UPSTREAM_REQUESTS = Counter(
+    "ogtk_upstream_requests_total",
+    "HTTP requests sent to Ordergroove, by endpoint and status (or 'timeout'/'connection_error').",
+    ["endpoint", "status"],
+)
+UPSTREAM_SECONDS = Histogram(
+    "ogtk_upstream_request_seconds", "Latency of one Ordergroove HTTP request.", ["endpoint"],
+    buckets=LOOKUP_BUCKETS,
+)
+CACHE_HITS = Counter("ogtk_cache_hits_total", "Cache reads answered by a fresh entry.", ["kind"])
+CACHE_MISSES = Counter("ogtk_cache_misses_total", "Cache reads that needed Ordergroove.", ["kind"])
+CACHE_STALE = Counter(
+    "ogtk_cache_stale_served_total", "Expired entries served because Ordergroove failed.", ["kind"]
+)
+EVENT_WRITE_FAILURES = Counter(
+    "ogtk_event_write_failures_total", "Lookup events that could not be stored (lookup still answered)."
+)
+
+
+def multiprocess_dir() -> str | None:
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
+def registry_for_scrape(directory: str | None = None) -> CollectorRegistry:
+    """The registry to expose: aggregated from every worker's files when in multiprocess mode."""
+    directory = directory or multiprocess_dir()
+    if directory:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry, path=directory)
+        return registry
+    from prometheus_client import REGISTRY
+
+    return REGISTRY
+
+
+def render_latest() -> tuple[bytes, str]:
+    return generate_latest(registry_for_scrape()), CONTENT_TYPE_LATEST

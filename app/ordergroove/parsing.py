@@ -1,0 +1,126 @@
+"""Defensive parsers for Ordergroove's inconsistently typed payloads.
+
+Every function takes whatever arrived (string, number, bool, None, garbage) and returns a clean
+value or ``None``; none of them raises. A single bad field must never fail a lookup.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+_NULLS = {"", "null", "none", "nil"}
+_DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S.%f")
+
+
+def is_null(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip().lower() in _NULLS)
+
+
+def parse_bool(value: Any, default: bool = False) -> bool:
+    """``true``, ``"True"``, ``"true"``, ``1``, ``"1"``, ``"yes"`` → True; unknown → ``default``."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return value != 0
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in {"true", "1", "yes", "t", "y"}:
+            return True
+        if text in {"false", "0", "no", "f", "n"}:
+            return False
+    return default
+
+
+def parse_id(value: Any) -> str | None:
+    """Ids arrive as strings or numbers; compare them as trimmed strings."""
+    if is_null(value) or isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, (int, str)):
+        text = str(value).strip()
+        return text or None
+    return None
+
+
+def parse_text(value: Any) -> str:
+    """A display string; ``None``/``"null"`` become ``""``."""
+    if is_null(value) or isinstance(value, (dict, list)):
+        return ""
+    return str(value).strip()
+
+
+def parse_int(value: Any) -> int | None:
+    if is_null(value) or isinstance(value, bool):
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None
+    if not number.is_finite() or number != number.to_integral_value():
+        return None
+    return int(number)
+
+
+def parse_decimal(value: Any) -> Decimal | None:
+    """Money arrives as ``"24.50"`` (or a number); ``None`` when absent or not a finite number."""
+    if is_null(value) or isinstance(value, bool):
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None
+    return number if number.is_finite() else None
+
+
+def parse_datetime(value: Any, tz: ZoneInfo) -> datetime | None:
+    """Naive ``YYYY-MM-DD HH:MM:SS`` read in ``tz``; returned as an aware UTC datetime.
+
+    Strings that carry their own offset keep it; a bare date means midnight in ``tz``; epoch
+    numbers (webhook style) are UTC. Impossible dates (29 Feb of a non-leap year) give ``None``.
+    """
+    if is_null(value) or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        try:
+            return datetime.fromtimestamp(float(value), tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            return None
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    parsed: datetime | None = None
+    for fmt in _DATETIME_FORMATS:
+        try:
+            parsed = datetime.strptime(text, fmt)
+            break
+        except ValueError:
+            continue
+    if parsed is None:
+        try:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            try:
+                parsed = datetime.combine(date.fromisoformat(text), datetime.min.time())
+            except ValueError:
+                return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=tz)
+    return parsed.astimezone(timezone.utc)
+
+
+def parse_json_object(value: Any) -> dict:
+    """``extra_data``: an object, a JSON-encoded string, ``""`` or ``null`` → always a dict."""
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, str) and value.strip():
+        try:
+            decoded = json.loads(value)
+        except (ValueError, RecursionError):
+            return {}
+        return decoded if isinstance(decoded, dict) else {}
+    return {}

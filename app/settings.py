@@ -1,0 +1,201 @@
+"""Settings: the environment (CONTRACT section 2) turned into one validated, typed object.
+
+Everything configurable is read here once, at start-up, so a bad value fails loudly before the
+first request instead of in the middle of one. Secrets are wrapped in :class:`Secret` so they
+never show up in a repr, a log line or an error body.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_BASE_URL = "https://restapi.ordergroove.com"
+#: the key the local sandbox expects by default, sent when no ORDERGROOVE_API_KEY is set for it
+SANDBOX_DEFAULT_API_KEY = "sandbox-key"
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or invalid; the message says which and why."""
+
+
+class Secret:
+    """A string that refuses to print itself.
+
+    >>> key = Secret("s3cret"); repr(key)
+    "Secret('***')"
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str):
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+def _is_sandbox_url(url: str) -> bool:
+    host = url.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0].strip("[]")
+    return host in {"localhost", "127.0.0.1", "::1"} or host.startswith("127.")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated configuration of one process (API worker, dashboard or CLI).
+
+    >>> s = Settings.from_env({"OGTK_ALLOW_UNAUTHENTICATED": "1",
+    ...                        "ORDERGROOVE_BASE_URL": "http://127.0.0.1:8700"})
+    """
+
+    ordergroove_api_key: Secret | None = None
+    ordergroove_base_url: str = DEFAULT_BASE_URL
+    ordergroove_timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    gladly_signing_key: Secret | None = None
+    gladly_basic_auth: Secret | None = None
+    gladly_replay_window_s: int = 300
+    gladly_lookup_path: str = "/gladly/lookup"
+    allow_unauthenticated: bool = False
+    data_dir: Path = Path("var")
+    lookup_deadline_s: float = 4.0
+    dashboard_password: Secret | None = None
+    # Ordergroove client
+    upstream_connect_timeout_s: float = 1.0
+    upstream_read_timeout_s: float = 3.0
+    upstream_max_retries: int = 2
+    upstream_max_in_flight: int = 5
+    upstream_page_cap: int = 50
+    # Disk cache: freshness per resource, how long stale data may still be served, 404 memory
+    cache_ttl_customer_s: float = 90.0
+    cache_ttl_subscriptions_s: float = 90.0
+    cache_ttl_orders_s: float = 90.0
+    cache_ttl_product_s: float = 6 * 3600.0
+    cache_ttl_search_s: float = 90.0
+    cache_stale_max_age_s: float = 24 * 3600.0
+    cache_negative_ttl_s: float = 30.0
+    cache_size_limit_bytes: int = 1 << 30
+    # Lookup events
+    event_retention_days: int = 90
+
+    @property
+    def ordergroove_is_sandbox(self) -> bool:
+        return _is_sandbox_url(self.ordergroove_base_url)
+
+    @property
+    def effective_api_key(self) -> Secret:
+        return self.ordergroove_api_key or Secret(SANDBOX_DEFAULT_API_KEY)
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / "cache"
+
+    @property
+    def events_db_path(self) -> Path:
+        return self.data_dir / "events.sqlite3"
+
+    @property
+    def authentication_configured(self) -> bool:
+        return bool(self.gladly_signing_key) or bool(self.gladly_basic_auth)
+
+    def check_api_can_start(self) -> None:
+        """Fail closed: the lookup API must not serve customer data to anyone who asks."""
+        if not self.authentication_configured and not self.allow_unauthenticated:
+            raise SettingsError(
+                "refusing to start: set GLADLY_SIGNING_KEY and/or GLADLY_BASIC_AUTH "
+                "(or OGTK_ALLOW_UNAUTHENTICATED=1 for a local demo only)"
+            )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
+        """Read the environment (``os.environ`` by default); keyword overrides win (tests)."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+
+        def text(name: str) -> str | None:
+            raw = env.get(name)
+            return raw.strip() if raw is not None and raw.strip() != "" else None
+
+        def number(name: str, kind: type, minimum: float) -> Any:
+            raw = text(name)
+            if raw is None:
+                return None
+            try:
+                value = kind(raw)
+            except ValueError:
+                raise SettingsError(f"{name} must be a {kind.__name__}, got {raw!r}") from None
+            if value < minimum:
+                raise SettingsError(f"{name} must be at least {minimum}, got {raw!r}")
+            return value
+
+        if (key := text("ORDERGROOVE_API_KEY")) is not None:
+            values["ordergroove_api_key"] = Secret(key)
+        if (url := text("ORDERGROOVE_BASE_URL")) is not None:
+            if not url.startswith(("http://", "https://")):
+                raise SettingsError(f"ORDERGROOVE_BASE_URL must start with http:// or https://, got {url!r}")
+            values["ordergroove_base_url"] = url.rstrip("/")
+        if (zone := text("ORDERGROOVE_TIMEZONE")) is not None:
+            try:
+                values["ordergroove_timezone"] = ZoneInfo(zone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise SettingsError(f"ORDERGROOVE_TIMEZONE is not a known IANA zone: {zone!r}") from None
+        if (signing := text("GLADLY_SIGNING_KEY")) is not None:
+            values["gladly_signing_key"] = Secret(signing)
+        if (basic := text("GLADLY_BASIC_AUTH")) is not None:
+            if ":" not in basic:
+                raise SettingsError("GLADLY_BASIC_AUTH must look like user:password")
+            values["gladly_basic_auth"] = Secret(basic)
+        if (password := text("OGTK_DASHBOARD_PASSWORD")) is not None:
+            values["dashboard_password"] = Secret(password)
+        if (data_dir := text("OGTK_DATA_DIR")) is not None:
+            values["data_dir"] = Path(data_dir)
+        if (path := text("OGTK_GLADLY_LOOKUP_PATH")) is not None:
+            values["gladly_lookup_path"] = path
+        values["allow_unauthenticated"] = text("OGTK_ALLOW_UNAUTHENTICATED") == "1"
+
+        numeric = {
+            "GLADLY_REPLAY_WINDOW_S": ("gladly_replay_window_s", int, 0),
+            "OGTK_LOOKUP_DEADLINE_S": ("lookup_deadline_s", float, 0.1),
+            "OGTK_UPSTREAM_CONNECT_TIMEOUT_S": ("upstream_connect_timeout_s", float, 0.01),
+            "OGTK_UPSTREAM_READ_TIMEOUT_S": ("upstream_read_timeout_s", float, 0.01),
+            "OGTK_UPSTREAM_MAX_RETRIES": ("upstream_max_retries", int, 0),
+            "OGTK_UPSTREAM_MAX_IN_FLIGHT": ("upstream_max_in_flight", int, 1),
+            "OGTK_UPSTREAM_PAGE_CAP": ("upstream_page_cap", int, 1),
+            "OGTK_CACHE_TTL_CUSTOMER_S": ("cache_ttl_customer_s", float, 0),
+            "OGTK_CACHE_TTL_SUBSCRIPTIONS_S": ("cache_ttl_subscriptions_s", float, 0),
+            "OGTK_CACHE_TTL_ORDERS_S": ("cache_ttl_orders_s", float, 0),
+            "OGTK_CACHE_TTL_PRODUCT_S": ("cache_ttl_product_s", float, 0),
+            "OGTK_CACHE_TTL_SEARCH_S": ("cache_ttl_search_s", float, 0),
+            "OGTK_CACHE_STALE_MAX_AGE_S": ("cache_stale_max_age_s", float, 0),
+            "OGTK_CACHE_NEGATIVE_TTL_S": ("cache_negative_ttl_s", float, 0),
+            "OGTK_CACHE_SIZE_LIMIT_BYTES": ("cache_size_limit_bytes", int, 1 << 20),
+            "OGTK_EVENT_RETENTION_DAYS": ("event_retention_days", int, 1),
+        }
+        for env_name, (attr, kind, minimum) in numeric.items():
+            value = number(env_name, kind, minimum)
+            if value is not None:
+                values[attr] = value
+
+        values.update(overrides)
+        settings = cls(**values)
+        if settings.ordergroove_api_key is None and not settings.ordergroove_is_sandbox:
+            raise SettingsError(
+                "ORDERGROOVE_API_KEY is required unless ORDERGROOVE_BASE_URL points at the local sandbox"
+            )
+        return settings
