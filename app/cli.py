@@ -1,0 +1,115 @@
+"""Operator commands: ``flask --app app lookup`` and ``flask --app app sign-request``.
+
+``lookup`` prints exactly the JSON Gladly would receive for a customer (same service, same
+serialisation as the endpoint). ``sign-request`` prints a ready-to-run ``curl`` command signed
+like Gladly signs, so a deployment can be tested by hand.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shlex
+import sys
+from urllib.parse import urlsplit
+
+import click
+from flask import Flask
+
+from .deadline import Deadline
+from .gladly.schema import LookupRequest
+from .gladly.signing import sign_headers
+from .ordergroove.errors import OrdergrooveError
+from .ordergroove.fetcher import FetchStats
+from .services import get_services
+
+LEVELS = click.Choice(["BASIC", "DETAILED"], case_sensitive=False)
+
+
+def lookup_body(level: str, customer_id: str | None, emails: tuple[str, ...], gladly_id: str | None) -> dict:
+    """A Gladly-shaped lookup body (what Gladly itself would POST)."""
+    query: dict = {}
+    if gladly_id:
+        query["id"] = gladly_id
+    if customer_id:
+        query["externalCustomerId"] = customer_id
+    if emails:
+        query["emails"] = list(emails)
+    return {"lookupLevel": level.upper(), "query": query, "uniqueMatchRequired": level.upper() == "DETAILED"}
+
+
+@click.command("lookup")
+@click.argument("customer_id", required=False)
+@click.option("--level", type=LEVELS, default="DETAILED", show_default=True)
+@click.option("--email", "emails", multiple=True, help="search by email instead of (or besides) an id")
+def lookup_command(customer_id: str | None, level: str, emails: tuple[str, ...]) -> None:
+    """Print the JSON Gladly would receive for CUSTOMER_ID (or --email)."""
+    if not customer_id and not emails:
+        raise click.UsageError("give a CUSTOMER_ID or at least one --email")
+    services = get_services()
+    request = LookupRequest(
+        level=level.upper(),
+        unique_match_required=level.upper() == "DETAILED",
+        external_customer_id=customer_id,
+        emails=tuple(e.strip() for e in emails if e.strip()),
+        phones=(),
+        gladly_customer_id=None,
+        name=None,
+    )
+    stats = FetchStats()
+    try:
+        result = services.lookups.lookup(request, deadline=Deadline(services.settings.lookup_deadline_s), stats=stats)
+    except OrdergrooveError as exc:
+        click.echo(f"Ordergroove failed and nothing is cached: {exc}", err=True)
+        sys.exit(3)
+    click.echo(result.body().decode())
+    click.echo(
+        f"# outcome={result.outcome} upstream_calls={stats.upstream_calls} "
+        f"cache_hits={stats.cache_hits} stale={result.stale}",
+        err=True,
+    )
+
+
+@click.command("sign-request")
+@click.argument("customer_id", required=False)
+@click.option("--url", default="http://127.0.0.1:8000/gladly/lookup", show_default=True,
+              help="the lookup URL exactly as configured in Gladly")
+@click.option("--level", type=LEVELS, default="DETAILED", show_default=True)
+@click.option("--email", "emails", multiple=True)
+@click.option("--gladly-id", default=None, help="Gladly customer id (query.id)")
+@click.option("--body", "raw_body", default=None, help="send this JSON body verbatim instead")
+def sign_request_command(customer_id, url, level, emails, gladly_id, raw_body) -> None:
+    """Print a curl command for a lookup, signed like Gladly signs it."""
+    settings = get_services().settings
+    if raw_body is not None:
+        body = raw_body.encode()
+    else:
+        body = json.dumps(lookup_body(level, customer_id, emails, gladly_id), separators=(",", ":")).encode()
+    headers = {"Accept": "application/json", "Content-Type": "application/json"}
+    if settings.gladly_basic_auth:
+        token = base64.b64encode(settings.gladly_basic_auth.reveal().encode()).decode()
+        headers["Authorization"] = f"Basic {token}"
+        headers["WWW-Authenticate"] = 'Basic realm="ogtk"'
+    if settings.gladly_signing_key:
+        path = urlsplit(url).path or "/"
+        headers = sign_headers(settings.gladly_signing_key.reveal(), method="POST", path=path, body=body, headers=headers)
+    elif not settings.gladly_basic_auth:
+        click.echo("# note: no GLADLY_SIGNING_KEY or GLADLY_BASIC_AUTH set; the request is unsigned", err=True)
+    parts = ["curl", "-sS", "-X", "POST", url]
+    for name, value in headers.items():
+        parts += ["-H", f"{name}: {value}"]
+    parts += ["--data-binary", body.decode()]
+    click.echo(" ".join(shlex.quote(p) for p in parts))
+
+
+@click.command("prune-events")
+def prune_events_command() -> None:
+    """Delete lookup events older than OGTK_EVENT_RETENTION_DAYS."""
+    services = get_services()
+    removed = services.events.prune(services.settings.event_retention_days)
+    click.echo(f"removed {removed} events older than {services.settings.event_retention_days} days")
+
+
+def init_app(app: Flask) -> None:
+    for command in (lookup_command, sign_request_command, prune_events_command):
+        app.cli.add_command(command)

@@ -1,0 +1,151 @@
+"""``POST /gladly/lookup``: the Gladly Lookup Adaptor endpoint.
+
+One straight path per request: raw bytes → authenticate → check media type → parse → match and
+fetch (cache, then Ordergroove) → present → record the event → answer. Every failure a client can
+cause becomes a JSON 4xx; Ordergroove trouble with nothing cached becomes a 503 inside the
+lookup deadline. Error statuses and outcomes are decided here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from flask import Blueprint, Response, request
+from werkzeug.exceptions import HTTPException
+
+from .. import metrics
+from ..deadline import Deadline
+from ..events import LookupEvent
+from ..lookup import ERROR, LookupResult
+from ..ordergroove.errors import OrdergrooveError
+from ..ordergroove.fetcher import FetchStats
+from ..services import get_services
+from .errors import GladlyError
+from .schema import LookupRequest, parse_lookup_request
+
+bp = Blueprint("gladly", __name__)
+log = logging.getLogger("ogtk.lookup")
+
+#: Time kept back from the deadline to present, record and send the answer.
+ANSWER_MARGIN_S = 0.25
+
+
+def error_response(status: int, code: str, detail: str) -> Response:
+    body = json.dumps({"errors": [{"code": code, "detail": detail}]})
+    response = Response(body, status=status, mimetype="application/json")
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Basic realm="ogtk"'
+    return response
+
+
+def _is_json(content_type: str | None) -> bool:
+    mimetype = (content_type or "").split(";", 1)[0].strip().lower()
+    return mimetype == "application/json" or (mimetype.startswith("application/") and mimetype.endswith("+json"))
+
+
+@bp.post("/gladly/lookup")
+def lookup() -> Response:
+    started = time.perf_counter()
+    services = get_services()
+    correlation_id = (request.headers.get("Gladly-Correlation-Id") or "").strip()[:64] or None
+    deadline = Deadline(services.settings.lookup_deadline_s)
+
+    raw = request.get_data(cache=True)  # raw bytes first: the signature covers exactly these
+    try:
+        services.authenticator.verify(request.method, request.query_string.decode("latin-1"), request.headers, raw)
+    except GladlyError as exc:
+        metrics.LOOKUPS.labels(level="unknown", outcome="unauthorized").inc()
+        log.info(_log_line(correlation_id, "unknown", "unauthorized", started, code=exc.code))
+        return error_response(exc.status, exc.code, exc.detail)
+    try:
+        if not _is_json(request.content_type):
+            raise GladlyError("unsupported_media_type", "Content-Type must be application/json", 415)
+        lookup_request = parse_lookup_request(raw)
+    except GladlyError as exc:
+        metrics.LOOKUPS.labels(level="unknown", outcome="invalid").inc()
+        log.info(_log_line(correlation_id, "unknown", "invalid", started, code=exc.code))
+        return error_response(exc.status, exc.code, exc.detail)
+
+    stats = FetchStats()
+    status, error_code = 200, None
+    try:
+        result = services.lookups.lookup(
+            lookup_request, deadline=deadline.shrink(ANSWER_MARGIN_S), stats=stats
+        )
+        if stats.upstream_calls:
+            services.note_upstream_ok()
+    except OrdergrooveError as exc:
+        result = LookupResult(ERROR)
+        status, error_code = 503, f"ordergroove_{type(exc).__name__.lower()}"
+        log.warning("ordergroove failed during lookup %s: %s", correlation_id, exc)
+    except Exception:  # a bug of ours: still answer in JSON, still record the event
+        log.exception("unexpected error during lookup %s", correlation_id)
+        result = LookupResult(ERROR)
+        status, error_code = 500, "internal_error"
+
+    duration = time.perf_counter() - started
+    _record(services, lookup_request, result, stats, duration, correlation_id, error_code)
+    metrics.LOOKUPS.labels(level=lookup_request.level, outcome=result.outcome).inc()
+    metrics.LOOKUP_SECONDS.labels(level=lookup_request.level).observe(duration)
+    log.info(
+        _log_line(
+            correlation_id, lookup_request.level, result.outcome, started, code=error_code,
+            upstream_calls=stats.upstream_calls, cache_hits=stats.cache_hits, stale=result.stale,
+        )
+    )
+    if status == 503:
+        return error_response(503, error_code or "ordergroove_unavailable",
+                              "Ordergroove did not answer in time and nothing is cached for this customer")
+    if status == 500:
+        return error_response(500, "internal_error", "unexpected error; it has been logged")
+    response = Response(result.body(), status=200, mimetype="application/json")
+    if result.stale:
+        response.headers["X-OGTK-Stale"] = "1"
+    return response
+
+
+def _record(services, req: LookupRequest, result: LookupResult, stats: FetchStats, duration: float,
+            correlation_id: str | None, error_code: str | None) -> None:
+    event = LookupEvent.create(
+        level=req.level,
+        outcome=result.outcome,
+        gladly_customer_id=req.gladly_customer_id,
+        external_customer_id=req.external_customer_id,
+        matched_customer_id=result.matched_customer_id,
+        raw_emails=req.emails,
+        duration_ms=duration * 1000.0,
+        upstream_calls=stats.upstream_calls,
+        cache_hits=stats.cache_hits,
+        correlation_id=correlation_id,
+        stale=result.stale,
+        error_code=error_code,
+    )
+    services.events.record(event)  # never raises; failures are counted in metrics
+
+
+def _log_line(correlation_id: str | None, level: str, outcome: str, started: float, **extra: Any) -> str:
+    line = {
+        "event": "lookup",
+        "correlation_id": correlation_id,
+        "level": level,
+        "outcome": outcome,
+        "duration_ms": round((time.perf_counter() - started) * 1000.0, 2),
+    }
+    line.update({k: v for k, v in extra.items() if v is not None})
+    return json.dumps(line, separators=(",", ":"))
+
+
+@bp.app_errorhandler(HTTPException)
+def http_error(exc: HTTPException) -> Response:
+    """405, 413, 404 … as JSON bodies, like every other error of this API."""
+    codes = {405: "method_not_allowed", 413: "body_too_large", 404: "not_found", 400: "bad_request"}
+    code = codes.get(exc.code or 500, (exc.name or "error").lower().replace(" ", "_"))
+    if request.path == "/gladly/lookup":
+        metrics.LOOKUPS.labels(level="unknown", outcome="invalid").inc()
+    response = error_response(exc.code or 500, code, exc.description or exc.name)
+    if getattr(exc, "valid_methods", None):
+        response.headers["Allow"] = ", ".join(exc.valid_methods)
+    return response

@@ -1,0 +1,100 @@
+"""Matching rules: a parsed Gladly query → candidate customers → outcome and results.
+
+CONTRACT section 4, in order: an ``externalCustomerId`` is the Ordergroove customer id and wins
+outright; otherwise emails are searched; phones never match. BASIC returns up to ten profile-only
+candidates; DETAILED returns exactly one full profile or nothing. The dashboard calls the same
+:class:`LookupService`, so a previewed card is the JSON Gladly receives, byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .deadline import Deadline
+from .gladly.presenter import present_basic, present_detailed
+from .gladly.schema import LookupRequest
+from .ordergroove.fetcher import FetchStats, ProfileFetcher
+
+BASIC_RESULT_LIMIT = 10
+
+MATCHED, UNMATCHED, AMBIGUOUS, ERROR = "matched", "unmatched", "ambiguous", "error"
+
+
+@dataclass
+class LookupResult:
+    """What a lookup found; ``results`` is the list that goes under ``{"results": ...}``."""
+
+    outcome: str
+    results: list[dict[str, Any]] = field(default_factory=list)
+    matched_customer_id: str | None = None
+    stale: bool = False
+    fetched_at: datetime | None = None
+
+    def body(self) -> bytes:
+        return response_body(self.results)
+
+
+def response_body(results: list[dict[str, Any]]) -> bytes:
+    """The one serialisation of a lookup answer (compact, UTF-8, contract key order)."""
+    return json.dumps({"results": results}, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class LookupService:
+    """Answers a Gladly lookup from Ordergroove data.
+
+    >>> service = LookupService(fetcher)
+    >>> service.lookup(request, deadline=Deadline(4.0), stats=FetchStats()).outcome
+    """
+
+    def __init__(self, fetcher: ProfileFetcher):
+        self.fetcher = fetcher
+
+    def lookup(self, request: LookupRequest, *, deadline: Deadline, stats: FetchStats) -> LookupResult:
+        """Raises an ``OrdergrooveError`` only when Ordergroove failed and nothing was cached."""
+        if request.level == "DETAILED":
+            return self._detailed(request, deadline, stats)
+        return self._basic(request, deadline, stats)
+
+    def _candidates(self, request: LookupRequest, deadline: Deadline, stats: FetchStats) -> list:
+        if request.external_customer_id:
+            customer = self.fetcher.customer(request.external_customer_id, deadline=deadline, stats=stats)
+            if customer is not None or request.level == "DETAILED":
+                return [customer] if customer is not None else []
+            # BASIC with an unknown id: fall back to the emails Gladly sent along.
+        if request.emails:
+            return self.fetcher.find_by_emails(request.emails, deadline=deadline, stats=stats)
+        return []
+
+    def _basic(self, request: LookupRequest, deadline: Deadline, stats: FetchStats) -> LookupResult:
+        candidates = self._candidates(request, deadline, stats)[:BASIC_RESULT_LIMIT]
+        if not candidates:
+            return LookupResult(UNMATCHED, stale=stats.stale)
+        matched_id = candidates[0].merchant_user_id if len(candidates) == 1 else None
+        outcome = MATCHED if len(candidates) == 1 else AMBIGUOUS
+        return LookupResult(
+            outcome,
+            [present_basic(c) for c in candidates],
+            matched_customer_id=matched_id,
+            stale=stats.stale,
+        )
+
+    def _detailed(self, request: LookupRequest, deadline: Deadline, stats: FetchStats) -> LookupResult:
+        candidates = self._candidates(request, deadline, stats)
+        if not candidates:
+            return LookupResult(UNMATCHED, stale=stats.stale)
+        if len(candidates) > 1 and request.unique_match_required:
+            return LookupResult(AMBIGUOUS, stale=stats.stale)
+        chosen = candidates[0]
+        profile = self.fetcher.profile(chosen.merchant_user_id, deadline=deadline, stats=stats)
+        if profile is None:  # deleted between the search and the fetch
+            return LookupResult(UNMATCHED, stale=stats.stale)
+        return LookupResult(
+            MATCHED,
+            [present_detailed(profile)],
+            matched_customer_id=profile.customer.merchant_user_id,
+            stale=profile.stale or stats.stale,
+            fetched_at=profile.fetched_at,
+        )

@@ -1,0 +1,65 @@
+"""The process-wide resources every request, CLI command and dashboard page shares.
+
+One :class:`Services` per process: the Ordergroove fetcher (pooled client + disk cache), the
+lookup service, the authenticator and the event store. The API hangs it on
+``app.extensions["ogtk"]``; the dashboard builds the same thing once via ``st.cache_resource``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+from flask import Flask, current_app
+
+from .events import EventStore
+from .gladly.auth import Authenticator
+from .lookup import LookupService
+from .ordergroove.fetcher import ProfileFetcher
+from .settings import Settings
+
+
+@dataclass
+class Services:
+    """Shared resources of one process.
+
+    >>> services = Services.build(Settings.from_env())
+    >>> services.lookups.lookup(request, deadline=Deadline(4), stats=FetchStats())
+    """
+
+    settings: Settings
+    fetcher: ProfileFetcher
+    lookups: LookupService
+    events: EventStore
+    authenticator: Authenticator
+    upstream_ok_at: float = 0.0  # monotonic time Ordergroove last answered a lookup's call
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def build(cls, settings: Settings) -> "Services":
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        fetcher = ProfileFetcher.from_settings(settings)
+        return cls(
+            settings=settings,
+            fetcher=fetcher,
+            lookups=LookupService(fetcher),
+            events=EventStore(settings.events_db_path),
+            authenticator=Authenticator.from_settings(settings),
+        )
+
+    def note_upstream_ok(self) -> None:
+        self.upstream_ok_at = time.monotonic()
+
+    def close(self) -> None:
+        self.fetcher.close()
+
+
+def init_app(app: Flask, settings: Settings) -> Services:
+    services = Services.build(settings)
+    app.extensions["ogtk"] = services
+    return services
+
+
+def get_services() -> Services:
+    return current_app.extensions["ogtk"]

@@ -1,0 +1,52 @@
+"""Gunicorn settings for the lookup API (read automatically from the repo root).
+
+Threaded workers: a lookup mostly waits on Ordergroove, so threads keep a worker useful while
+one request waits. The worker timeout sits well above OGTK_LOOKUP_DEADLINE_S (a lookup gives up
+by then), so only a truly stuck worker is recycled. Prometheus runs in multiprocess mode with its
+files under OGTK_DATA_DIR, so /metrics adds up every worker.
+"""
+
+import multiprocessing
+import os
+import shutil
+import sys
+from pathlib import Path
+
+_data_dir = Path(os.environ.get("OGTK_DATA_DIR") or "var")
+_prom_dir = _data_dir / "prometheus"
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(_prom_dir))
+
+bind = os.environ.get("OGTK_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("OGTK_WORKERS", min(multiprocessing.cpu_count() * 2 + 1, 8)))
+worker_class = "gthread"
+threads = int(os.environ.get("OGTK_THREADS", 4))
+_deadline = float(os.environ.get("OGTK_LOOKUP_DEADLINE_S") or 4.0)
+timeout = max(10, int(_deadline * 3))
+graceful_timeout = max(10, int(_deadline * 2))
+keepalive = 5
+max_requests = 20000
+max_requests_jitter = 2000
+accesslog = os.environ.get("OGTK_ACCESS_LOG") or None
+errorlog = "-"
+loglevel = os.environ.get("OGTK_LOG_LEVEL", "info")
+
+
+def on_starting(server):
+    """Fail closed in the master, before any worker forks, instead of a restart loop."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from app.settings import Settings, SettingsError
+
+    try:
+        Settings.from_env().check_api_can_start()
+    except SettingsError as exc:
+        print(f"ogtk: {exc}", file=sys.stderr)
+        sys.exit(2)
+    prom = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    shutil.rmtree(prom, ignore_errors=True)  # counters restart with the server
+    prom.mkdir(parents=True, exist_ok=True)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

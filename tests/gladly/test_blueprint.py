@@ -1,0 +1,237 @@
+"""The lookup endpoint end to end against the sandbox: matching rules, errors, degradation, events."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+
+import pytest
+
+from app.sandbox import KNOWN, SandboxServer
+from support import BASIC_AUTH, LOOKUP_PATH, basic, detailed, signed
+
+
+def events(app) -> list[dict]:
+    path = app.extensions["ogtk"].settings.events_db_path
+    with sqlite3.connect(path) as db:
+        db.row_factory = sqlite3.Row
+        return [dict(r) for r in db.execute("SELECT * FROM lookup_events ORDER BY rowid")]
+
+
+# --- matching rules (CONTRACT section 4) -------------------------------------------------------
+
+
+def test_detailed_by_id_returns_the_full_reference_profile(lookup):
+    response = lookup(detailed(KNOWN["reference"]))
+    assert response.status_code == 200
+    [result] = response.get_json()["results"]
+    assert result["externalCustomerId"] == KNOWN["reference"]
+    assert result["name"] == "Dana Reyes"
+    assert result["emails"] == [{"original": "dana.reyes@example.com"}]
+    assert result["phones"] == [{"original": "+14155550123", "type": "MOBILE"}]
+    assert result["customAttributes"] == {
+        "ordergrooveCustomerId": KNOWN["reference"],
+        "subscriptionCount": "2",
+        "activeSubscriptionCount": "1",
+    }
+    active, canceled = result["transactions"]
+    assert active["subscriptionId"] == "0767811a8025176986607ad9e36fd616"
+    assert active["status"] == "Active" and "nextBillingDate" in active and "canceledAt" not in active
+    assert active["products"][0]["name"] == "Cold Brew Concentrate 32 oz"
+    assert canceled["subscriptionId"] == "03dc9aa7b9a58dd48b14bbfeb7d277bb"
+    assert canceled["status"] == "Canceled"
+    assert canceled["cancellationReason"] == "Overstocked"
+    assert canceled["price"] == "$18.00"
+    assert "nextBillingDate" not in canceled
+
+
+def test_body_is_compact_json_in_contract_order(lookup):
+    response = lookup(detailed(KNOWN["reference"]))
+    text = response.get_data(as_text=True)
+    assert text.startswith('{"results":[{"externalCustomerId":')
+    assert response.mimetype == "application/json"
+
+
+def test_detailed_unknown_id_is_no_match_even_with_a_known_email(lookup):
+    response = lookup(detailed(KNOWN["unknown"], emails=["dana.reyes@example.com"]))
+    assert response.status_code == 200
+    assert response.get_json() == {"results": []}
+
+
+def test_basic_unknown_id_falls_back_to_email(lookup):
+    response = lookup(basic(emails=["dana.reyes@example.com"], customer_id=KNOWN["unknown"]))
+    assert [r["externalCustomerId"] for r in response.get_json()["results"]] == [KNOWN["reference"]]
+
+
+@pytest.mark.parametrize("emails", ["DANA.Reyes@Example.com", "  dana.reyes@example.com  ", ["dana.reyes@example.com"]])
+def test_basic_by_email_is_trimmed_case_insensitive_and_accepts_a_bare_string(lookup, emails):
+    response = lookup(basic(emails=emails))
+    [result] = response.get_json()["results"]
+    assert result["externalCustomerId"] == KNOWN["reference"]
+    assert set(result) <= {"externalCustomerId", "name", "emails", "phones"}  # profile fields only
+
+
+def test_basic_with_a_shared_email_lists_both_and_is_ambiguous(app, lookup):
+    response = lookup(basic(emails=[KNOWN["shared_email"]]))
+    assert len(response.get_json()["results"]) == 2
+    assert events(app)[-1]["outcome"] == "ambiguous"
+
+
+def test_detailed_shared_email_with_unique_match_required_gives_nothing(app, lookup):
+    response = lookup(detailed(emails=[KNOWN["shared_email"]], unique=True))
+    assert response.get_json() == {"results": []}
+    assert events(app)[-1]["outcome"] == "ambiguous"
+
+
+def test_detailed_shared_email_without_unique_match_returns_exactly_one(lookup):
+    response = lookup(detailed(emails=[KNOWN["shared_email"]], unique=False))
+    results = response.get_json()["results"]
+    assert len(results) == 1 and "transactions" in results[0]
+
+
+def test_phones_alone_never_match(app, lookup):
+    response = lookup(basic(phones=["+14155550123"]))
+    assert response.get_json() == {"results": []}
+    assert events(app)[-1]["outcome"] == "unmatched"
+
+
+def test_nested_custom_attributes_are_read(lookup):
+    payload = {"lookupLevel": "DETAILED", "uniqueMatchRequired": True,
+               "query": {"customAttributes": {"externalCustomerId": KNOWN["reference"]}}}
+    [result] = lookup(payload).get_json()["results"]
+    assert result["externalCustomerId"] == KNOWN["reference"]
+
+
+def test_missing_product_still_gives_a_product_entry(lookup):
+    [result] = lookup(detailed(KNOWN["missing_product_customer"])).get_json()["results"]
+    products = [p for t in result["transactions"] for p in t["products"]]
+    missing = [p for p in products if p["productId"] == KNOWN["missing_product"]]
+    assert missing and all(set(p) == {"productId"} for p in missing)
+
+
+# --- errors (CONTRACT section 3) ---------------------------------------------------------------
+
+
+def test_wrong_method_is_405_json(client):
+    response = client.get(LOOKUP_PATH)
+    assert response.status_code == 405
+    assert response.get_json()["errors"][0]["code"] == "method_not_allowed"
+
+
+def test_body_over_one_mebibyte_is_413(client):
+    body, headers = signed(None, raw=b'{"x":"' + b"a" * (1024 * 1024 + 10) + b'"}')
+    response = client.post(LOOKUP_PATH, data=body, headers=headers)
+    assert response.status_code == 413
+    assert response.get_json()["errors"][0]["code"] == "body_too_large"
+
+
+def test_not_json_content_type_is_415(client):
+    body, headers = signed(basic(emails=["a@b.c"]), extra={"Content-Type": "text/plain"})
+    response = client.post(LOOKUP_PATH, data=body, headers=headers)
+    assert response.status_code == 415
+
+
+@pytest.mark.parametrize("raw", [b"", b"{", b"[]", b'{"lookupLevel":"FULL","query":{}}', b'{"lookupLevel":"BASIC"}',
+                                 b'{"lookupLevel":"BASIC","query":{"emails":[1,2]}}', b"\xff\xfe"])
+def test_malformed_bodies_are_400_and_not_stored(app, client, raw):
+    body, headers = signed(None, raw=raw)
+    response = client.post(LOOKUP_PATH, data=body, headers=headers)
+    assert response.status_code == 400
+    assert response.get_json()["errors"][0]["code"]
+    assert events(app) == []
+
+
+def test_bad_signature_is_401_and_not_stored(app, client):
+    body, headers = signed(detailed(KNOWN["reference"]), key="not-the-key")
+    response = client.post(LOOKUP_PATH, data=body, headers=headers)
+    assert response.status_code == 401
+    assert events(app) == []
+
+
+def test_tampered_body_is_401(client):
+    body, headers = signed(detailed(KNOWN["reference"]))
+    response = client.post(LOOKUP_PATH, data=body.replace(b"DETAILED", b"BASIC"), headers=headers)
+    assert response.status_code == 401
+
+
+def test_basic_auth_and_signature_both_enforced_when_both_set(make_app):
+    client = make_app(GLADLY_BASIC_AUTH=BASIC_AUTH).test_client()
+    body, headers = signed(detailed(KNOWN["reference"]))  # signed, but no Basic credentials
+    assert client.post(LOOKUP_PATH, data=body, headers=headers).status_code == 401
+    body, headers = signed(detailed(KNOWN["reference"]), basic=BASIC_AUTH)
+    assert client.post(LOOKUP_PATH, data=body, headers=headers).status_code == 200
+
+
+def test_basic_auth_only(make_app):
+    client = make_app(GLADLY_SIGNING_KEY=None, GLADLY_BASIC_AUTH=BASIC_AUTH).test_client()
+    ok = json.dumps(basic(emails=["dana.reyes@example.com"])).encode()
+    good = {"Content-Type": "application/json", "Authorization": "Basic c3VwcG9ydDpzM2NyZXQ="}
+    assert client.post(LOOKUP_PATH, data=ok, headers=good).status_code == 200
+    bad = {**good, "Authorization": "Basic c3VwcG9ydDp3cm9uZw=="}
+    assert client.post(LOOKUP_PATH, data=ok, headers=bad).status_code == 401
+
+
+# --- events --------------------------------------------------------------------------------------
+
+
+def test_each_lookup_records_one_event_with_masked_emails(app, lookup):
+    lookup(basic(emails=["Dana.Reyes@example.com"], gladly_id="gid-42"),
+           extra={"Gladly-Correlation-Id": "corr-abc"})
+    [event] = events(app)
+    assert event["outcome"] == "matched"
+    assert event["gladly_customer_id"] == "gid-42"
+    assert event["matched_customer_id"] == KNOWN["reference"]
+    assert event["correlation_id"] == "corr-abc"
+    stored = json.dumps(event)
+    assert "dana.reyes@example.com" not in stored.lower()
+    assert "d***@example.com" in stored
+
+
+def test_event_store_failure_does_not_fail_the_lookup(make_app, tmp_path):
+    data_dir = tmp_path / "blocked"
+    (data_dir / "events.sqlite3").mkdir(parents=True)  # a directory where the database should be
+    app = make_app(OGTK_DATA_DIR=str(data_dir))
+    body, headers = signed(detailed(KNOWN["reference"]))
+    response = app.test_client().post(LOOKUP_PATH, data=body, headers=headers)
+    assert response.status_code == 200
+    assert response.get_json()["results"][0]["externalCustomerId"] == KNOWN["reference"]
+
+
+# --- degradation -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def faulty_sandbox():
+    with SandboxServer() as server:
+        yield server
+
+
+def test_stale_answer_when_ordergroove_fails_after_a_warm_lookup(make_app, faulty_sandbox):
+    app = make_app(ORDERGROOVE_BASE_URL=faulty_sandbox.base_url, OGTK_CACHE_TTL_CUSTOMER_S="0",
+                   OGTK_CACHE_TTL_SUBSCRIPTIONS_S="0", OGTK_CACHE_TTL_ORDERS_S="0",
+                   OGTK_CACHE_TTL_PRODUCT_S="0", OGTK_LOOKUP_DEADLINE_S="2")
+    client = app.test_client()
+    body, headers = signed(detailed(KNOWN["reference"]))
+    fresh = client.post(LOOKUP_PATH, data=body, headers=headers)
+    assert fresh.status_code == 200
+    faulty_sandbox.set_faults(error_rate=1.0)
+    body, headers = signed(detailed(KNOWN["reference"]))
+    stale = client.post(LOOKUP_PATH, data=body, headers=headers)
+    assert stale.status_code == 200
+    assert stale.get_json() == fresh.get_json()
+    assert stale.headers.get("X-OGTK-Stale") == "1"
+
+
+def test_503_inside_the_deadline_when_ordergroove_hangs_and_nothing_is_cached(make_app, faulty_sandbox):
+    faulty_sandbox.set_faults(hang_rate=1.0)
+    app = make_app(ORDERGROOVE_BASE_URL=faulty_sandbox.base_url, OGTK_LOOKUP_DEADLINE_S="1.0")
+    client = app.test_client()
+    body, headers = signed(detailed(KNOWN["reference"]))
+    started = time.monotonic()
+    response = client.post(LOOKUP_PATH, data=body, headers=headers)
+    elapsed = time.monotonic() - started
+    assert response.status_code == 503
+    assert response.get_json()["errors"][0]["code"].startswith("ordergroove_")
+    assert elapsed < 1.0 + 0.5
+    assert events(app)[-1]["outcome"] == "error"
