@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 
 from .deadline import Deadline
 from .gladly.schema import LookupRequest
@@ -39,6 +40,7 @@ def lookup_body(level: str, customer_id: str | None, emails: tuple[str, ...], gl
 
 
 @click.command("lookup")
+@with_appcontext
 @click.argument("customer_id", required=False)
 @click.option("--level", type=LEVELS, default="DETAILED", show_default=True)
 @click.option("--email", "emails", multiple=True, help="search by email instead of (or besides) an id")
@@ -71,6 +73,7 @@ def lookup_command(customer_id: str | None, level: str, emails: tuple[str, ...])
 
 
 @click.command("sign-request")
+@with_appcontext
 @click.argument("customer_id", required=False)
 @click.option("--url", default="http://127.0.0.1:8000/gladly/lookup", show_default=True,
               help="the lookup URL exactly as configured in Gladly")
@@ -103,6 +106,7 @@ def sign_request_command(customer_id, url, level, emails, gladly_id, raw_body) -
 
 
 @click.command("prune-events")
+@with_appcontext
 def prune_events_command() -> None:
     """Delete lookup events older than OGTK_EVENT_RETENTION_DAYS."""
     services = get_services()

@@ -23,9 +23,6 @@ READY_UPSTREAM_FRESH_S = 60.0
 PROBE_REMEMBER_S = 10.0
 PROBE_DEADLINE_S = 2.0
 
-_last_probe: dict[str, float | str | None] = {"at": None, "error": None}
-
-
 def _json(status: int, payload: dict) -> Response:
     return Response(json.dumps(payload), status=status, mimetype="application/json")
 
@@ -39,9 +36,8 @@ def _upstream_problem(services) -> str | None:
     now = time.monotonic()
     if services.upstream_ok_at and now - services.upstream_ok_at < READY_UPSTREAM_FRESH_S:
         return None
-    at = _last_probe["at"]
-    if at is not None and now - float(at) < PROBE_REMEMBER_S:
-        return _last_probe["error"]  # type: ignore[return-value]
+    if services.probe_at is not None and now - services.probe_at < PROBE_REMEMBER_S:
+        return services.probe_error
     try:
         services.fetcher.client.get(
             "/products/", {"page_size": 1}, deadline=Deadline(PROBE_DEADLINE_S), endpoint="probe"
@@ -50,7 +46,7 @@ def _upstream_problem(services) -> str | None:
         services.note_upstream_ok()
     except OrdergrooveError as exc:
         error = f"Ordergroove probe failed: {type(exc).__name__}"
-    _last_probe.update(at=now, error=error)
+    services.probe_at, services.probe_error = now, error
     return error
 
 

@@ -7,9 +7,8 @@ lookup service, the authenticator and the event store. The API hangs it on
 
 from __future__ import annotations
 
-import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from flask import Flask, current_app
 
@@ -34,7 +33,8 @@ class Services:
     events: EventStore
     authenticator: Authenticator
     upstream_ok_at: float = 0.0  # monotonic time Ordergroove last answered a lookup's call
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    probe_at: float | None = None  # monotonic time of the last readiness probe, and its verdict
+    probe_error: str | None = None
 
     @classmethod
     def build(cls, settings: Settings) -> "Services":

@@ -14,8 +14,12 @@ from support import BASIC_AUTH, LOOKUP_PATH, basic, detailed, signed
 
 def events(app) -> list[dict]:
     path = app.extensions["ogtk"].settings.events_db_path
+    if not path.exists():
+        return []
     with sqlite3.connect(path) as db:
         db.row_factory = sqlite3.Row
+        if not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'lookup_events'").fetchone():
+            return []
         return [dict(r) for r in db.execute("SELECT * FROM lookup_events ORDER BY rowid")]
 
 
