@@ -1,0 +1,337 @@
+"""HTTP client for Ordergroove's REST API: auth, timeouts, bounded retries, pagination.
+
+Returns raw JSON (the cache stores raw JSON; :mod:`app.ordergroove.models` parses it). Every
+failure becomes one :mod:`app.ordergroove.errors` class decided on the status code only, every
+HTTP attempt is counted in :mod:`app.metrics`, and nothing here ever runs past the caller's
+:class:`~app.deadline.Deadline`.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import time
+from importlib import metadata
+from typing import Any, Callable, Mapping, Protocol
+from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from .. import metrics
+from ..deadline import Deadline
+from ..settings import Secret
+from .errors import BadRequest, NotFound, OrdergrooveError, RateLimited, Unauthorized, Unavailable
+
+log = logging.getLogger(__name__)
+
+#: statuses worth another GET: in use, rate limited, server trouble (reference section 6)
+RETRY_STATUSES = frozenset({423, 429, 500, 502, 503, 504})
+#: a retry (or a first attempt) needs at least this much of the deadline left to be worth sending
+MIN_ATTEMPT_S = 0.05
+#: an Ordergroove ``Retry-After`` longer than this is not waited for
+MAX_RETRY_AFTER_S = 30.0
+PAGE_SIZE = 100
+#: query parameters that position a page; every other original parameter is a filter to keep
+_PAGING_PARAMS = frozenset({"page", "cursor"})
+
+
+def _package_version() -> str:
+    try:
+        return metadata.version("ordergroove-gladly-toolkit")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+USER_AGENT = f"ordergroove-gladly-toolkit/{_package_version()}"
+
+
+class StatsSink(Protocol):
+    """What the client needs from a per-lookup stats object (``fetcher.FetchStats``)."""
+
+    def incr(self, name: str, n: int = 1) -> None: ...
+
+
+def path_id(value: Any) -> str:
+    """An id made safe for one URL path segment (``/`` and friends percent-encoded)."""
+    text = str(value).strip() if value is not None else ""
+    if text in {"", ".", ".."}:
+        raise NotFound("no such record (empty id)")
+    return quote(text, safe="")
+
+
+def encode_query(params: Mapping[str, Any]) -> str:
+    """``{"email": "dana+subs@example.com"}`` → ``email=dana%2Bsubs%40example.com``."""
+    return urlencode([(k, str(v)) for k, v in params.items()], quote_via=quote, safe="")
+
+
+def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time) -> float | None:
+    """``Retry-After`` as seconds to wait: delta-seconds or an HTTP date; ``None`` if unusable."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - now())
+
+
+class OrdergrooveClient:
+    """Read-only Ordergroove REST client; one pooled session, safe to share between threads.
+
+    >>> og = OrdergrooveClient("http://127.0.0.1:8700", "sandbox-key")
+    >>> og.customer("7781203344", deadline=Deadline(4.0))["first_name"]  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: Secret | str,
+        *,
+        connect_timeout: float = 1.0,
+        read_timeout: float = 3.0,
+        max_retries: int = 2,
+        page_cap: int = 50,
+        page_size: int = PAGE_SIZE,
+        cursor_pagination: bool = True,
+        backoff_base: float = 0.1,
+        backoff_cap: float = 2.0,
+        pool_maxsize: int = 32,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: Callable[[], float] = random.random,
+        timezone: Any = None,
+    ):
+        self.base_url = base_url.rstrip("/")
+        self._base_parts = urlsplit(self.base_url)
+        self._api_key = api_key if isinstance(api_key, Secret) else Secret(str(api_key))
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.max_retries = max(0, int(max_retries))
+        self.page_cap = max(1, int(page_cap))
+        self.page_size = page_size
+        self.cursor_pagination = cursor_pagination
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.timezone = timezone
+        self._sleep = sleep
+        self._rng = rng
+        self._owns_session = session is None
+        if session is None:
+            session = requests.Session()
+            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_maxsize, max_retries=0)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+        self.session = session
+
+    @classmethod
+    def from_settings(cls, settings, **overrides: Any) -> "OrdergrooveClient":
+        options: dict[str, Any] = dict(
+            connect_timeout=settings.upstream_connect_timeout_s,
+            read_timeout=settings.upstream_read_timeout_s,
+            max_retries=settings.upstream_max_retries,
+            page_cap=settings.upstream_page_cap,
+            timezone=settings.ordergroove_timezone,
+        )
+        options.update(overrides)
+        return cls(settings.ordergroove_base_url, settings.effective_api_key, **options)
+
+    def __repr__(self) -> str:
+        return f"OrdergrooveClient({self.base_url!r}, api_key=Secret('***'))"
+
+    def close(self) -> None:
+        if self._owns_session:
+            self.session.close()
+
+    # -- named calls (raw JSON) -------------------------------------------------------------
+
+    def customer(self, customer_id: Any, *, deadline: Deadline, stats: StatsSink | None = None) -> Any:
+        return self.get(f"/customers/{path_id(customer_id)}/", deadline=deadline,
+                        endpoint="customers.retrieve", stats=stats)
+
+    def customers_by_email(self, email: str, *, deadline: Deadline, stats: StatsSink | None = None) -> list[dict]:
+        return self.list_all("/customers/", {"email": email}, deadline=deadline,
+                             endpoint="customers.list", stats=stats)
+
+    def subscriptions(self, customer_id: Any, *, deadline: Deadline, stats: StatsSink | None = None) -> list[dict]:
+        return self.list_all("/subscriptions/", {"customer": str(customer_id).strip()}, deadline=deadline,
+                             endpoint="subscriptions.list", stats=stats)
+
+    def upcoming_orders(self, subscription_id: Any, *, deadline: Deadline,
+                        stats: StatsSink | None = None) -> list[dict]:
+        return self.list_all("/orders/", {"subscription": str(subscription_id).strip(), "status": 1},
+                             deadline=deadline, endpoint="orders.list", stats=stats)
+
+    def product(self, product_id: Any, *, deadline: Deadline, stats: StatsSink | None = None) -> Any:
+        return self.get(f"/products/{path_id(product_id)}/", deadline=deadline,
+                        endpoint="products.retrieve", stats=stats)
+
+    # -- generic ------------------------------------------------------------------------------
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None, *, deadline: Deadline,
+            endpoint: str, stats: StatsSink | None = None, headers: Mapping[str, str] | None = None) -> Any:
+        """GET ``path`` (relative to the base URL) and return its decoded JSON body."""
+        url = self.base_url + path
+        if params:
+            url += "?" + encode_query(params)
+        return self._get_url(url, deadline=deadline, endpoint=endpoint, stats=stats, headers=headers)
+
+    def list_all(self, path: str, params: Mapping[str, Any] | None, *, deadline: Deadline, endpoint: str,
+                 stats: StatsSink | None = None) -> list[dict]:
+        """Every record of a list endpoint, following ``next`` links to the end (or the page cap).
+
+        Accepts a list envelope with or without ``count``, a bare list, or a bare single object
+        (customers-by-email has been documented that way). ``next`` is followed verbatim, except
+        that it is re-anchored on our base URL (the api key never goes to another host) and any
+        original filter a page-style link dropped is put back.
+        """
+        filters = {k: str(v) for k, v in (params or {}).items()}
+        first = dict(filters)
+        first.setdefault("page_size", str(self.page_size))
+        headers = {"X-OG-API-VERSION": "2"} if self.cursor_pagination else None
+        url = self.base_url + path + "?" + encode_query(first)
+        seen: set[str] = set()
+        records: list[dict] = []
+        pages = 0
+        while url:
+            seen.add(url)
+            body = self._get_url(url, deadline=deadline, endpoint=endpoint, stats=stats, headers=headers)
+            pages += 1
+            page_records, next_link = _unwrap_page(body, endpoint)
+            records.extend(page_records)
+            if not next_link:
+                break
+            next_url = self._next_url(url, next_link, first)
+            if next_url in seen:
+                log.warning("Ordergroove %s: next link repeats a page already fetched; stopping after %d pages",
+                            endpoint, pages)
+                break
+            if pages >= self.page_cap:
+                log.warning("Ordergroove %s: page cap of %d reached; stopping (results truncated)",
+                            endpoint, self.page_cap)
+                break
+            url = next_url
+        return records
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _next_url(self, current: str, link: str, original: Mapping[str, str]) -> str:
+        absolute = urlsplit(urljoin(current, link))
+        query = parse_qsl(absolute.query, keep_blank_values=True)
+        present = {k for k, _ in query}
+        missing = [(k, v) for k, v in original.items() if k not in present and k not in _PAGING_PARAMS]
+        if missing:
+            query_text = absolute.query + ("&" if absolute.query else "") + encode_query(dict(missing))
+        else:
+            query_text = absolute.query
+        base = self._base_parts
+        if (absolute.scheme, absolute.netloc) != (base.scheme, base.netloc):
+            log.debug("Ordergroove next link points at another host; re-anchored on the base URL")
+        return urlunsplit((base.scheme, base.netloc, absolute.path, query_text, ""))
+
+    def _timeouts(self, deadline: Deadline) -> tuple[float, float]:
+        remaining = deadline.remaining()
+        return (min(self.connect_timeout, remaining), min(self.read_timeout, remaining))
+
+    def _backoff(self, attempt: int) -> float:
+        """Full jitter: uniform in [0, min(cap, base * 2**(attempt-1)))."""
+        return self._rng() * min(self.backoff_cap, self.backoff_base * (2 ** (attempt - 1)))
+
+    def _get_url(self, url: str, *, deadline: Deadline, endpoint: str, stats: StatsSink | None,
+                 headers: Mapping[str, str] | None = None) -> Any:
+        """One GET with retries.
+
+        The retry loop is written by hand instead of using urllib3's ``Retry`` because every
+        sleep and every retry must fit inside the caller's deadline (urllib3 knows nothing of
+        it), each attempt's timeouts shrink to what is left, and each attempt is counted in the
+        metrics and the per-lookup stats.
+        """
+        request_headers = {
+            "x-api-key": self._api_key.reveal(),
+            "Accept": "application/json",
+            "User-Agent": USER_AGENT,
+        }
+        if headers:
+            request_headers.update(headers)
+        attempt = 0
+        while True:
+            attempt += 1
+            if deadline.remaining() < MIN_ATTEMPT_S:
+                raise Unavailable("deadline reached before Ordergroove answered", endpoint=endpoint)
+            status: int | None = None
+            failure: str | None = None
+            response: requests.Response | None = None
+            started = time.perf_counter()
+            try:
+                response = self.session.get(url, headers=request_headers, timeout=self._timeouts(deadline),
+                                            allow_redirects=False)
+                status = response.status_code
+                label = str(status)
+            except requests.exceptions.Timeout:
+                failure = label = "timeout"
+            except requests.exceptions.RequestException:
+                failure = label = "connection_error"
+            elapsed = time.perf_counter() - started
+            metrics.UPSTREAM_REQUESTS.labels(endpoint, label).inc()
+            metrics.UPSTREAM_SECONDS.labels(endpoint).observe(elapsed)
+            if stats is not None:
+                stats.incr("upstream_calls")
+
+            if response is not None and 200 <= response.status_code < 300:
+                try:
+                    return response.json()
+                except ValueError:
+                    raise Unavailable("Ordergroove answered 200 with a body that is not JSON",
+                                      endpoint=endpoint, status=status) from None
+
+            retryable = failure is not None or status in RETRY_STATUSES
+            if retryable and attempt <= self.max_retries:
+                retry_after = parse_retry_after(response.headers.get("Retry-After")) if response is not None else None
+                delay = retry_after if retry_after is not None else self._backoff(attempt)
+                if delay <= MAX_RETRY_AFTER_S and deadline.remaining() - delay >= MIN_ATTEMPT_S:
+                    log.info("Ordergroove %s answered %s (attempt %d); retrying in %.3fs",
+                             endpoint, label, attempt, delay)
+                    if delay > 0:
+                        self._sleep(delay)
+                    continue
+                log.info("Ordergroove %s answered %s; no time left to retry before the deadline", endpoint, label)
+            raise _error_for(status, failure, endpoint=endpoint, attempts=attempt)
+
+
+def _unwrap_page(body: Any, endpoint: str) -> tuple[list[dict], str | None]:
+    if isinstance(body, list):
+        return [r for r in body if isinstance(r, dict)], None
+    if isinstance(body, dict):
+        if isinstance(body.get("results"), list):
+            nxt = body.get("next")
+            return [r for r in body["results"] if isinstance(r, dict)], nxt if isinstance(nxt, str) and nxt else None
+        if "results" in body or not body:
+            return [], None
+        return [body], None  # a bare single object
+    raise Unavailable("Ordergroove list answer has an unexpected shape", endpoint=endpoint)
+
+
+def _error_for(status: int | None, failure: str | None, *, endpoint: str, attempts: int) -> OrdergrooveError:
+    if failure is not None:
+        return Unavailable(f"Ordergroove request failed ({failure}) after {attempts} attempt(s)", endpoint=endpoint)
+    assert status is not None
+    if status == 404:
+        return NotFound("Ordergroove has no such record", endpoint=endpoint, status=status)
+    if status in (401, 403):
+        return Unauthorized("Ordergroove refused the API key", endpoint=endpoint, status=status)
+    if status == 429:
+        return RateLimited(f"Ordergroove rate limit after {attempts} attempt(s)", endpoint=endpoint, status=status)
+    if status == 400:
+        return BadRequest("Ordergroove rejected the request parameters", endpoint=endpoint, status=status)
+    if status >= 500 or status == 423 or status < 400:
+        return Unavailable(f"Ordergroove answered {status} after {attempts} attempt(s)",
+                           endpoint=endpoint, status=status)
+    return BadRequest(f"Ordergroove answered {status}", endpoint=endpoint, status=status)

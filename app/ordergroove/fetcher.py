@@ -1,0 +1,302 @@
+"""Profile fetcher: assembles a :class:`CustomerProfile` from cached or fetched Ordergroove pieces.
+
+Two round trips at most: the customer and their subscriptions together, then every live
+subscription's upcoming order and every distinct product together. Pieces already fresh in the
+cache are read inline; only misses go to a small thread pool (at most ``max_in_flight`` requests
+in flight), so a warm profile makes no upstream call and starts no thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable, Iterable
+from zoneinfo import ZoneInfo
+
+from ..deadline import Deadline
+from .cache import CacheResult, ResourceCache
+from .client import OrdergrooveClient
+from .errors import NotFound, OrdergrooveError
+from .models import Customer, CustomerProfile, Order, Product, Subscription
+
+log = logging.getLogger(__name__)
+
+
+class FetchStats:
+    """Thread-safe counters for one lookup: upstream calls, cache hits/misses, stale pieces.
+
+    >>> stats = FetchStats(); stats.incr("upstream_calls")
+    >>> stats.as_dict()["upstream_calls"]
+    1
+    """
+
+    FIELDS = ("upstream_calls", "cache_hits", "cache_misses", "stale")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.upstream_calls = 0
+        self.cache_hits = 0
+        self.cache_misses = 0
+        self.stale = 0
+
+    def incr(self, name: str, n: int = 1) -> None:
+        if name not in self.FIELDS:
+            raise AttributeError(name)
+        with self._lock:
+            setattr(self, name, getattr(self, name) + n)
+
+    def as_dict(self) -> dict[str, int]:
+        with self._lock:
+            return {name: getattr(self, name) for name in self.FIELDS}
+
+    def __repr__(self) -> str:
+        return f"FetchStats({self.as_dict()})"
+
+
+@dataclass(frozen=True)
+class _Job:
+    kind: str
+    key: str
+    fetch: Callable[[], Any]
+    customer_id: str | None
+
+
+def normalise_emails(emails: Iterable[Any]) -> list[str]:
+    """Trim, lower-case, drop empties and duplicates, keep input order."""
+    if isinstance(emails, str):
+        emails = [emails]
+    seen: dict[str, None] = {}
+    for email in emails or ():
+        if not isinstance(email, str):
+            continue
+        text = email.strip().lower()
+        if text:
+            seen.setdefault(text, None)
+    return list(seen)
+
+
+class ProfileFetcher:
+    """Customer lookups through the shared cache, bounded by a :class:`Deadline`.
+
+    >>> fetcher = ProfileFetcher.from_settings(Settings.from_env())  # doctest: +SKIP
+    >>> fetcher.profile("7781203344", deadline=Deadline(4.0), stats=FetchStats()).customer.full_name  # doctest: +SKIP
+    """
+
+    def __init__(self, client: OrdergrooveClient, cache: ResourceCache, *, timezone: ZoneInfo | None = None,
+                 max_in_flight: int = 5):
+        self.client = client
+        self.cache = cache
+        self.timezone = timezone or getattr(client, "timezone", None) or ZoneInfo("UTC")
+        self.max_in_flight = max(1, int(max_in_flight))
+
+    @classmethod
+    def from_settings(cls, settings) -> "ProfileFetcher":
+        return cls(OrdergrooveClient.from_settings(settings), ResourceCache.from_settings(settings),
+                   timezone=settings.ordergroove_timezone, max_in_flight=settings.upstream_max_in_flight)
+
+    def close(self) -> None:
+        self.client.close()
+        self.cache.close()
+
+    def invalidate(self, customer_id: Any) -> int:
+        return self.cache.invalidate_customer(str(customer_id).strip())
+
+    # -- running pieces -----------------------------------------------------------------------
+
+    def _run(self, jobs: list[_Job], deadline: Deadline, stats: FetchStats | None, *,
+             stop_on_not_found: bool = False) -> list[CacheResult | OrdergrooveError]:
+        """Each job's CacheResult or the OrdergrooveError it failed with, in job order.
+
+        Fresh entries are read inline; misses run in a pool only when there are two or more.
+        """
+        results: list[CacheResult | OrdergrooveError | None] = [None] * len(jobs)
+        misses: list[int] = []
+        for i, job in enumerate(jobs):
+            try:
+                found = self.cache.peek(job.kind, job.key, stats=stats)
+            except NotFound as exc:
+                results[i] = exc
+                if stop_on_not_found:
+                    return [r if r is not None else exc for r in results]
+                continue
+            if found is None:
+                misses.append(i)
+            else:
+                results[i] = found
+
+        def call(job: _Job) -> CacheResult | OrdergrooveError:
+            try:
+                return self.cache.get_or_fetch(job.kind, job.key, job.fetch, deadline=deadline,
+                                               customer_id=job.customer_id, stats=stats)
+            except OrdergrooveError as exc:
+                return exc
+
+        if len(misses) == 1:
+            results[misses[0]] = call(jobs[misses[0]])
+        elif misses:
+            workers = min(self.max_in_flight, len(misses))
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="og-fetch") as pool:
+                futures = [(i, pool.submit(call, jobs[i])) for i in misses]
+                for i, future in futures:
+                    results[i] = future.result()
+        return results  # type: ignore[return-value]
+
+    # -- public -------------------------------------------------------------------------------
+
+    def customer(self, customer_id: Any, *, deadline: Deadline, stats: FetchStats | None = None) -> Customer | None:
+        """The customer, or ``None`` when Ordergroove does not know the id."""
+        cid = str(customer_id).strip() if customer_id is not None else ""
+        if not cid:
+            return None
+        try:
+            result = self.cache.get_or_fetch(
+                "customer", cid, lambda: self.client.customer(cid, deadline=deadline, stats=stats),
+                deadline=deadline, customer_id=cid, stats=stats)
+        except NotFound:
+            return None
+        return self._parse_customer(result.value)
+
+    def find_by_emails(self, emails: Iterable[str], *, deadline: Deadline,
+                       stats: FetchStats | None = None) -> list[Customer]:
+        """Customers matching any of the emails: union, de-duplicated by id, in first-seen order."""
+        wanted = normalise_emails(emails)
+        jobs = [
+            _Job("search", email,
+                 (lambda e=email: self.client.customers_by_email(e, deadline=deadline, stats=stats)), None)
+            for email in wanted
+        ]
+        found: dict[str, Customer] = {}
+        for outcome in self._run(jobs, deadline, stats):
+            if isinstance(outcome, NotFound):
+                continue
+            if isinstance(outcome, OrdergrooveError):
+                raise outcome
+            records = outcome.value if isinstance(outcome.value, list) else [outcome.value]
+            for raw in records:
+                customer = self._parse_customer(raw)
+                if customer is not None:
+                    found.setdefault(customer.merchant_user_id, customer)
+        return list(found.values())
+
+    def profile(self, customer_id: Any, *, deadline: Deadline,
+                stats: FetchStats | None = None) -> CustomerProfile | None:
+        """Customer, subscriptions, next order dates and products; ``None`` for an unknown customer.
+
+        Raises an OrdergrooveError when the customer or the subscriptions cannot be had (not even
+        stale). Upcoming orders and products are best effort: one that fails is left out.
+        """
+        cid = str(customer_id).strip() if customer_id is not None else ""
+        if not cid:
+            return None
+        client = self.client
+        first = self._run([
+            _Job("customer", cid, lambda: client.customer(cid, deadline=deadline, stats=stats), cid),
+            _Job("subscriptions", cid, lambda: client.subscriptions(cid, deadline=deadline, stats=stats), cid),
+        ], deadline, stats, stop_on_not_found=True)
+        customer_result, subs_result = first
+        if isinstance(customer_result, NotFound):
+            return None
+        if isinstance(customer_result, OrdergrooveError):
+            raise customer_result
+        customer = self._parse_customer(customer_result.value)
+        if customer is None:
+            return None
+        if isinstance(subs_result, NotFound):
+            subs_result = CacheResult([], customer_result.fetched_at)
+        elif isinstance(subs_result, OrdergrooveError):
+            raise subs_result
+        used = [customer_result, subs_result]
+        subscriptions = self._parse_subscriptions(subs_result.value)
+
+        live = [s for s in subscriptions if s.live]
+        product_ids = list(dict.fromkeys(s.product for s in subscriptions if s.product))
+        jobs = [
+            _Job("orders", s.public_id,
+                 (lambda sid=s.public_id: client.upcoming_orders(sid, deadline=deadline, stats=stats)), cid)
+            for s in live
+        ] + [
+            _Job("product", pid, (lambda p=pid: client.product(p, deadline=deadline, stats=stats)), None)
+            for pid in product_ids
+        ]
+        outcomes = self._run(jobs, deadline, stats)
+
+        next_orders: dict[str, datetime] = {}
+        products: dict[str, Product] = {}
+        for job, outcome in zip(jobs, outcomes):
+            if isinstance(outcome, OrdergrooveError):
+                if not isinstance(outcome, NotFound):
+                    log.warning("Ordergroove %s %s unavailable for the profile (%s); left out",
+                                job.kind, job.key, type(outcome).__name__)
+                continue
+            used.append(outcome)
+            if job.kind == "orders":
+                place = self._earliest_place(outcome.value, job.key)
+                if place is not None:
+                    next_orders[job.key] = place
+            else:
+                product = self._parse_product(outcome.value, job.key)
+                if product is not None:
+                    products[job.key] = product
+
+        return CustomerProfile(
+            customer=customer,
+            subscriptions=tuple(subscriptions),
+            next_orders=next_orders,
+            products=products,
+            fetched_at=min(r.fetched_at for r in used),
+            stale=any(r.stale for r in used),
+        )
+
+    # -- parsing (a bad record is skipped, never fatal) ----------------------------------------
+
+    def _parse_customer(self, raw: Any) -> Customer | None:
+        if not isinstance(raw, dict):
+            log.warning("Ordergroove customer record is not an object; skipped")
+            return None
+        try:
+            return Customer.from_api(raw, self.timezone)
+        except (ValueError, TypeError, AttributeError):
+            log.warning("Ordergroove customer record without a usable merchant_user_id skipped (id=%s)",
+                        raw.get("id"))
+            return None
+
+    def _parse_subscriptions(self, raw: Any) -> list[Subscription]:
+        parsed: dict[str, Subscription] = {}
+        for record in raw if isinstance(raw, list) else [raw]:
+            if not isinstance(record, dict):
+                continue
+            try:
+                sub = Subscription.from_api(record, self.timezone)
+            except (ValueError, TypeError, AttributeError):
+                log.warning("Ordergroove subscription record without a usable public_id skipped")
+                continue
+            parsed.setdefault(sub.public_id, sub)
+        return list(parsed.values())
+
+    def _parse_product(self, raw: Any, product_id: str) -> Product | None:
+        if not isinstance(raw, dict):
+            return None
+        try:
+            return Product.from_api(raw, self.timezone)
+        except (ValueError, TypeError, AttributeError):
+            log.warning("Ordergroove product record %s has no usable external_product_id; skipped", product_id)
+            return None
+
+    def _earliest_place(self, raw: Any, subscription_id: str) -> datetime | None:
+        places = []
+        for record in raw if isinstance(raw, list) else [raw]:
+            if not isinstance(record, dict):
+                continue
+            try:
+                order = Order.from_api(record, self.timezone)
+            except (ValueError, TypeError, AttributeError):
+                log.warning("Ordergroove order record of subscription %s without a public_id skipped",
+                            subscription_id)
+                continue
+            if order.status not in (None, Order.UNSENT) or order.place is None:
+                continue
+            places.append(order.place)
+        return min(places) if places else None

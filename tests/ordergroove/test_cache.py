@@ -1,0 +1,353 @@
+"""ResourceCache: freshness, stale-if-error, 404 memory, invalidation, stampedes, sharing, degradation."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from prometheus_client import REGISTRY
+
+from app.deadline import Deadline
+from app.ordergroove.cache import ResourceCache
+from app.ordergroove.errors import NotFound, RateLimited, Unauthorized, Unavailable
+from app.ordergroove.fetcher import FetchStats
+from app.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+TTLS = {"customer": 90, "subscriptions": 90, "orders": 90, "product": 6 * 3600, "search": 90}
+
+
+class Clock:
+    def __init__(self, now=1_700_000_000.0):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+class Upstream:
+    """A fetch function that counts its calls and returns (or raises) what it is told."""
+
+    def __init__(self, value=None, delay=0.0):
+        self.value = value
+        self.delay = delay
+        self.calls = 0
+        self._lock = threading.Lock()
+
+    def __call__(self):
+        with self._lock:
+            self.calls += 1
+        if self.delay:
+            time.sleep(self.delay)
+        if isinstance(self.value, BaseException):
+            raise self.value
+        return self.value
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def cache(tmp_path, clock):
+    c = ResourceCache(tmp_path / "cache", ttls=TTLS, stale_max_age=3600, negative_ttl=30, clock=clock)
+    yield c
+    c.close()
+
+
+def sample(name, kind):
+    return REGISTRY.get_sample_value(name, {"kind": kind}) or 0.0
+
+
+def forever():
+    return Deadline.unlimited()
+
+
+def test_miss_then_hit(cache):
+    fetch = Upstream({"merchant_user_id": "c1"})
+    stats = FetchStats()
+    hits, misses = sample("ogtk_cache_hits_total", "customer"), sample("ogtk_cache_misses_total", "customer")
+    first = cache.get_or_fetch("customer", "c1", fetch, deadline=forever(), stats=stats)
+    second = cache.get_or_fetch("customer", "c1", fetch, deadline=forever(), stats=stats)
+    assert fetch.calls == 1
+    assert (first.hit, second.hit) == (False, True)
+    assert second.value == {"merchant_user_id": "c1"} and not second.stale
+    assert second.fetched_at == first.fetched_at and first.fetched_at.tzinfo is not None
+    assert stats.as_dict() == {"upstream_calls": 0, "cache_hits": 1, "cache_misses": 1, "stale": 0}
+    assert sample("ogtk_cache_hits_total", "customer") == hits + 1
+    assert sample("ogtk_cache_misses_total", "customer") == misses + 1
+
+
+def test_kinds_and_keys_do_not_collide(cache):
+    cache.get_or_fetch("customer", "1", Upstream("cust"), deadline=forever())
+    assert cache.get_or_fetch("product", "1", Upstream("prod"), deadline=forever()).value == "prod"
+
+
+def test_entry_expires_after_its_kind_ttl(cache, clock):
+    fetch = Upstream("v1")
+    cache.get_or_fetch("orders", "s1", fetch, deadline=forever())
+    clock.now += 89
+    assert cache.get_or_fetch("orders", "s1", fetch, deadline=forever()).hit
+    clock.now += 2
+    fetch.value = "v2"
+    result = cache.get_or_fetch("orders", "s1", fetch, deadline=forever())
+    assert (result.value, result.hit, fetch.calls) == ("v2", False, 2)
+    # products live much longer
+    cache.get_or_fetch("product", "p1", fetch, deadline=forever())
+    clock.now += 3600
+    assert cache.get_or_fetch("product", "p1", fetch, deadline=forever()).hit
+
+
+@pytest.mark.parametrize("failure", [Unavailable("down"), RateLimited("slow down")])
+def test_expired_entry_is_served_stale_when_upstream_fails(cache, clock, failure):
+    cache.get_or_fetch("subscriptions", "c1", Upstream(["old"]), deadline=forever(), customer_id="c1")
+    fetched_at = cache.get_or_fetch("subscriptions", "c1", Upstream(), deadline=forever()).fetched_at
+    clock.now += 600
+    stats = FetchStats()
+    before = sample("ogtk_cache_stale_served_total", "subscriptions")
+    result = cache.get_or_fetch("subscriptions", "c1", Upstream(failure), deadline=forever(), stats=stats)
+    assert result.value == ["old"] and result.stale and not result.hit
+    assert result.fetched_at == fetched_at
+    assert stats.stale == 1
+    assert sample("ogtk_cache_stale_served_total", "subscriptions") == before + 1
+
+
+def test_stale_is_not_served_past_the_stale_max_age(cache, clock):
+    cache.get_or_fetch("customer", "c1", Upstream("old"), deadline=forever())
+    clock.now += 90 + 3600 + 1
+    with pytest.raises(Unavailable):
+        cache.get_or_fetch("customer", "c1", Upstream(Unavailable("down")), deadline=forever())
+
+
+@pytest.mark.parametrize("failure", [NotFound("gone"), Unauthorized("bad key")])
+def test_stale_is_never_served_for_not_found_or_unauthorized(cache, clock, failure):
+    cache.get_or_fetch("subscriptions", "c1", Upstream("old"), deadline=forever())
+    clock.now += 600
+    with pytest.raises(type(failure)):
+        cache.get_or_fetch("subscriptions", "c1", Upstream(failure), deadline=forever())
+
+
+def test_customer_404_is_remembered_for_the_negative_ttl(cache, clock):
+    fetch = Upstream(NotFound("no such customer", status=404))
+    with pytest.raises(NotFound):
+        cache.get_or_fetch("customer", "ghost", fetch, deadline=forever(), customer_id="ghost")
+    clock.now += 29
+    with pytest.raises(NotFound):
+        cache.get_or_fetch("customer", "ghost", fetch, deadline=forever())
+    with pytest.raises(NotFound):
+        cache.peek("customer", "ghost")
+    assert fetch.calls == 1
+    clock.now += 2
+    fetch.value = {"merchant_user_id": "ghost"}
+    assert cache.get_or_fetch("customer", "ghost", fetch, deadline=forever()).value == {"merchant_user_id": "ghost"}
+    assert fetch.calls == 2
+
+
+def test_404_of_a_list_is_not_remembered(cache):
+    fetch = Upstream(NotFound("?"))
+    for _ in range(2):
+        with pytest.raises(NotFound):
+            cache.get_or_fetch("subscriptions", "c1", fetch, deadline=forever())
+    assert fetch.calls == 2
+
+
+def test_invalidate_customer_drops_their_entries_but_keeps_products(cache):
+    for kind, key in (("customer", "c1"), ("subscriptions", "c1"), ("orders", "s1")):
+        cache.get_or_fetch(kind, key, Upstream(kind), deadline=forever(), customer_id="c1")
+    cache.get_or_fetch("customer", "c2", Upstream("other"), deadline=forever(), customer_id="c2")
+    cache.get_or_fetch("product", "p1", Upstream("product"), deadline=forever())
+    assert cache.invalidate_customer("c1") == 3
+    assert cache.peek("customer", "c1") is None and cache.peek("orders", "s1") is None
+    assert cache.peek("customer", "c2").value == "other"
+    assert cache.peek("product", "p1").value == "product"
+
+
+def test_peek_returns_only_fresh_entries(cache, clock):
+    assert cache.peek("customer", "c1") is None
+    cache.get_or_fetch("customer", "c1", Upstream("v"), deadline=forever())
+    stats = FetchStats()
+    assert cache.peek("customer", "c1", stats=stats).value == "v" and stats.cache_hits == 1
+    clock.now += 91
+    assert cache.peek("customer", "c1") is None
+
+
+class Spy:
+    """Wraps a diskcache.Cache and records which methods were used."""
+
+    def __init__(self, inner):
+        self.inner, self.used = inner, []
+
+    def __getattr__(self, name):
+        self.used.append(name)
+        return getattr(self.inner, name)
+
+    def __contains__(self, key):
+        self.used.append("__contains__")
+        return key in self.inner
+
+
+def test_fresh_hit_is_one_read_and_takes_no_lease(cache):
+    cache.get_or_fetch("customer", "c1", Upstream("v"), deadline=forever())
+    cache._cache = spy = Spy(cache._cache)
+    cache.get_or_fetch("customer", "c1", Upstream(AssertionError("must not fetch")), deadline=forever())
+    assert spy.used == ["get"]
+
+
+def test_stampede_of_threads_makes_one_upstream_call(cache):
+    fetch = Upstream({"n": 1}, delay=0.2)
+    barrier = threading.Barrier(8)
+    results, errors = [], []
+
+    def worker():
+        barrier.wait()
+        try:
+            results.append(cache.get_or_fetch("subscriptions", "hot", fetch, deadline=Deadline(5)))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert not errors
+    assert fetch.calls == 1
+    assert len(results) == 8 and all(r.value == {"n": 1} for r in results)
+    assert sum(not r.hit for r in results) == 1
+
+
+def test_waiter_serves_stale_when_the_lease_holder_outlasts_its_deadline(cache, clock):
+    cache.get_or_fetch("orders", "s1", Upstream("old"), deadline=forever())
+    clock.now += 600
+    cache._cache.add("lock:orders:s1", "someone-else", expire=30)
+
+    def client_call():  # what the real client does with an expired deadline
+        raise Unavailable("deadline reached")
+
+    started = time.monotonic()
+    result = cache.get_or_fetch("orders", "s1", client_call, deadline=Deadline(0.2))
+    assert result.stale and result.value == "old"
+    assert 0.15 < time.monotonic() - started < 2
+
+
+def test_waiter_fetches_itself_when_an_abandoned_lease_expires(cache):
+    cache._cache.add("lock:customer:c9", "crashed-worker", expire=0.3)
+    fetch = Upstream("mine")
+    result = cache.get_or_fetch("customer", "c9", fetch, deadline=Deadline(5))
+    assert result.value == "mine" and fetch.calls == 1
+
+
+def _run_python(code: str, cwd: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def test_cache_is_shared_between_processes(tmp_path):
+    directory = tmp_path / "shared"
+    writer = _run_python(f"""
+        from app.deadline import Deadline
+        from app.ordergroove.cache import ResourceCache
+        c = ResourceCache({str(directory)!r}, ttls={{"customer": 90}})
+        r = c.get_or_fetch("customer", "c1", lambda: {{"merchant_user_id": "c1"}}, deadline=Deadline(5),
+                           customer_id="c1")
+        print(r.hit)
+    """, REPO)
+    out, err = writer.communicate(timeout=30)
+    assert writer.returncode == 0, err
+    assert out.strip() == "False"
+    reader = ResourceCache(directory, ttls={"customer": 90})
+    fetch = Upstream(AssertionError("must not be called"))
+    result = reader.get_or_fetch("customer", "c1", fetch, deadline=Deadline(5))
+    assert result.hit and result.value == {"merchant_user_id": "c1"} and fetch.calls == 0
+    reader.close()
+
+
+def test_stampede_across_processes_waits_for_the_other_process(tmp_path):
+    directory = tmp_path / "shared"
+    other = _run_python(f"""
+        import sys, time
+        from app.deadline import Deadline
+        from app.ordergroove.cache import ResourceCache
+        c = ResourceCache({str(directory)!r}, ttls={{"customer": 90}})
+        def fetch():
+            print("fetching", flush=True)
+            time.sleep(0.5)
+            return "from-the-other-process"
+        c.get_or_fetch("customer", "c1", fetch, deadline=Deadline(10))
+        print("done", flush=True)
+    """, REPO)
+    try:
+        assert other.stdout.readline().strip() == "fetching"
+        local = ResourceCache(directory, ttls={"customer": 90})
+        fetch = Upstream(AssertionError("must not be called"))
+        result = local.get_or_fetch("customer", "c1", fetch, deadline=Deadline(10))
+        assert result.value == "from-the-other-process" and fetch.calls == 0
+        local.close()
+    finally:
+        _, err = other.communicate(timeout=30)
+    assert other.returncode == 0, err
+
+
+class Broken:
+    """A diskcache stand-in whose disk is full."""
+
+    def __getattr__(self, name):
+        def fail(*args, **kwargs):
+            raise sqlite3.OperationalError("database or disk is full")
+        return fail
+
+    def __contains__(self, key):
+        raise sqlite3.OperationalError("database or disk is full")
+
+
+def test_broken_cache_degrades_to_upstream_and_warns_once(cache, caplog):
+    cache._cache = Broken()
+    fetch = Upstream("live")
+    with caplog.at_level(logging.WARNING, logger="app.ordergroove.cache"):
+        for _ in range(3):
+            assert cache.get_or_fetch("customer", "c1", fetch, deadline=forever(), customer_id="c1").value == "live"
+        assert cache.peek("customer", "c1") is None
+        assert cache.invalidate_customer("c1") == 0
+    assert fetch.calls == 3
+    assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 1
+    with pytest.raises(sqlite3.OperationalError):
+        cache.check()
+
+
+def test_unusable_directory_degrades_and_check_fails(tmp_path, caplog):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("x")
+    with caplog.at_level(logging.WARNING, logger="app.ordergroove.cache"):
+        broken = ResourceCache(blocker / "cache", ttls=TTLS)
+    assert "unusable" in caplog.text
+    assert broken.get_or_fetch("customer", "c1", Upstream("live"), deadline=forever()).value == "live"
+    assert broken.volume() == 0
+    with pytest.raises(OSError):
+        broken.check()
+
+
+def test_check_volume_clear(cache):
+    cache.check()
+    cache.get_or_fetch("product", "p1", Upstream("x" * 1000), deadline=forever())
+    assert cache.volume() > 0
+    cache.clear()
+    assert cache.peek("product", "p1") is None
+
+
+def test_from_settings_uses_the_configured_ttls_and_directory(tmp_path):
+    settings = Settings.from_env({"ORDERGROOVE_BASE_URL": "http://127.0.0.1:8700", "OGTK_DATA_DIR": str(tmp_path),
+                                  "OGTK_CACHE_TTL_PRODUCT_S": "5", "OGTK_CACHE_NEGATIVE_TTL_S": "7"})
+    c = ResourceCache.from_settings(settings)
+    assert c.directory == tmp_path / "cache" and c.directory.is_dir()
+    assert c.ttls["product"] == 5 and c.ttls["customer"] == 90 and c.negative_ttl == 7
+    assert c.stale_max_age == 24 * 3600
+    c.close()

@@ -1,0 +1,354 @@
+"""ProfileFetcher: round trips, request budget, warm path, partial failures, email search.
+
+The first half mocks Ordergroove with `responses` (payloads shaped like the reference's); the
+second half runs against the sandbox and counts the requests it actually received.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+import responses
+
+from app.deadline import Deadline
+from app.ordergroove import fetcher as fetcher_module
+from app.ordergroove.cache import ResourceCache
+from app.ordergroove.client import OrdergrooveClient
+from app.ordergroove.errors import Unavailable
+from app.ordergroove.fetcher import FetchStats, ProfileFetcher, normalise_emails
+from app.sandbox import KNOWN, SandboxServer
+from app.settings import Settings
+
+BASE = "https://og.test"
+UTC = ZoneInfo("UTC")
+TTLS = {"customer": 90, "subscriptions": 90, "orders": 90, "product": 6 * 3600, "search": 90}
+
+DANA = {"merchant": "5b4b5d02049b641549182f8040addf63", "id": 2284417, "merchant_user_id": "7781203344",
+        "first_name": "Dana", "last_name": "Reyes", "email": "dana.reyes@example.com",
+        "phone_number": "+14155550123", "phone_type": 2, "live": True, "created": "2023-07-11 11:58:40",
+        "last_updated": "2025-01-19 08:03:47", "extra_data": {"loyalty_tier": "gold"}, "locale": "en-us"}
+ACTIVE = {"public_id": "0767811a8025176986607ad9e36fd616", "customer": "7781203344", "product": "40212877221943",
+          "quantity": 2, "price": None, "currency_code": "USD", "frequency_days": 42, "every": 6,
+          "every_period": 2, "cancelled": None, "extra_data": {}, "created": "2024-03-02 16:20:11",
+          "updated": "2025-01-19 08:03:47", "live": True}
+CANCELLED = {"public_id": "03dc9aa7b9a58dd48b14bbfeb7d277bb", "customer": "7781203344",
+             "product": "40212877254711", "quantity": 1, "price": "18.00", "every": 1, "every_period": 3,
+             "cancelled": "2024-02-20 10:41:09", "cancel_reason": "4|Overstocked",
+             "extra_data": "{\"source\": \"checkout\"}", "live": "False"}
+ORDER = {"public_id": "b5384130608aff9075a80fee319ab115", "customer": "7781203344", "status": 1,
+         "place": "2025-03-28 06:00:00"}
+LATER_ORDER = {"public_id": "c0ffee", "customer": "7781203344", "status": "1", "place": "2025-05-09 06:00:00"}
+PRODUCT_A = {"external_product_id": "40212877221943", "name": "Cold Brew Concentrate 32 oz", "sku": "CB-32-ORIG",
+             "price": "24.50", "image_url": "https://cdn.example.com/p/cold-brew-32.jpg", "live": True,
+             "discontinued": False}
+PRODUCT_B = {"external_product_id": 40212877254711, "name": "Oat Milk Barista 6-pack", "price": "18.00",
+             "image_url": None, "live": "true", "discontinued": False}
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1_700_000_000.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def fetcher(tmp_path, clock):
+    client = OrdergrooveClient(BASE, "k", sleep=lambda s: None)
+    cache = ResourceCache(tmp_path / "cache", ttls=TTLS, stale_max_age=3600, negative_ttl=30, clock=clock)
+    f = ProfileFetcher(client, cache, timezone=UTC, max_in_flight=5)
+    yield f
+    f.close()
+
+
+@pytest.fixture
+def mocked():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield rsps
+
+
+def page(*records, count=True):
+    body = {"next": None, "previous": None, "results": list(records)}
+    if count:
+        body = {"count": len(records), **body}
+    return body
+
+
+def mock_dana(mocked, *, product_b_status=200):
+    mocked.get(f"{BASE}/customers/7781203344/", json=DANA)
+    mocked.get(f"{BASE}/subscriptions/", json=page(ACTIVE, CANCELLED))
+    mocked.get(f"{BASE}/orders/", json=page(LATER_ORDER, ORDER, count=False))  # unordered on purpose
+    mocked.get(f"{BASE}/products/40212877221943/", json=PRODUCT_A)
+    if product_b_status == 200:
+        mocked.get(f"{BASE}/products/40212877254711/", json=PRODUCT_B)
+    else:
+        mocked.get(f"{BASE}/products/40212877254711/", status=product_b_status,
+                   body='{"detail": "Unable to find requested asset."}', content_type="text/plain")
+
+
+def test_cold_profile_then_warm_profile(fetcher, mocked, monkeypatch):
+    mock_dana(mocked)
+    stats = FetchStats()
+    profile = fetcher.profile("7781203344", deadline=Deadline(4), stats=stats)
+    assert profile.customer.full_name == "Dana Reyes"
+    assert [s.public_id for s in profile.subscriptions] == [ACTIVE["public_id"], CANCELLED["public_id"]]
+    assert profile.next_orders == {ACTIVE["public_id"]: datetime(2025, 3, 28, 6, tzinfo=timezone.utc)}
+    assert set(profile.products) == {"40212877221943", "40212877254711"}  # the canceled one's product too
+    assert profile.products["40212877254711"].name == "Oat Milk Barista 6-pack"
+    assert profile.stale is False and profile.fetched_at.tzinfo is not None
+    # budget: customer + subscriptions + 1 live subscription's orders + 2 products
+    assert len(mocked.calls) == 5 and stats.upstream_calls == 5 and stats.cache_misses == 5
+    orders_call = [c for c in mocked.calls if "/orders/" in c.request.url][0]
+    assert "subscription=0767811a8025176986607ad9e36fd616&status=1" in orders_call.request.url
+
+    def no_threads(*args, **kwargs):
+        raise AssertionError("a warm profile must not start threads")
+
+    monkeypatch.setattr(fetcher_module, "ThreadPoolExecutor", no_threads)
+    warm_stats = FetchStats()
+    again = fetcher.profile("7781203344", deadline=Deadline(4), stats=warm_stats)
+    assert again == profile
+    assert len(mocked.calls) == 5
+    assert warm_stats.as_dict() == {"upstream_calls": 0, "cache_hits": 5, "cache_misses": 0, "stale": 0}
+
+
+@pytest.mark.parametrize("status", [404, 503])
+def test_a_product_that_cannot_be_fetched_is_left_out(fetcher, mocked, status):
+    mock_dana(mocked, product_b_status=status)
+    profile = fetcher.profile("7781203344", deadline=Deadline(4))
+    assert set(profile.products) == {"40212877221943"}
+    assert len(profile.subscriptions) == 2
+
+
+def test_unknown_customer_gives_none_and_is_remembered(fetcher, mocked):
+    mocked.get(f"{BASE}/customers/404404/", status=404, json={"detail": "Unable to find requested asset."})
+    mocked.get(f"{BASE}/subscriptions/", json=page())
+    assert fetcher.profile("404404", deadline=Deadline(4)) is None
+    calls = len(mocked.calls)
+    assert fetcher.customer("404404", deadline=Deadline(4)) is None
+    assert fetcher.profile("404404", deadline=Deadline(4)) is None
+    assert len(mocked.calls) == calls  # the remembered 404 answers without Ordergroove
+    assert fetcher.profile("  ", deadline=Deadline(4)) is None
+
+
+def test_customer_lookup(fetcher, mocked):
+    mocked.get(f"{BASE}/customers/7781203344/", json=DANA)
+    assert fetcher.customer(" 7781203344 ", deadline=Deadline(4)).email == "dana.reyes@example.com"
+
+
+def test_upstream_failure_with_nothing_cached_raises(fetcher, mocked):
+    mocked.get(f"{BASE}/customers/7781203344/", status=503)
+    mocked.get(f"{BASE}/subscriptions/", json=page())
+    with pytest.raises(Unavailable):
+        fetcher.profile("7781203344", deadline=Deadline(4))
+
+
+def test_expired_pieces_are_served_stale_when_ordergroove_fails(fetcher, mocked, clock):
+    mock_dana(mocked)
+    fresh = fetcher.profile("7781203344", deadline=Deadline(4))
+    clock.now += 600  # customer/subscriptions/orders expired; products (6 h) still fresh
+    mocked.reset()
+    for path in ("/customers/7781203344/", "/subscriptions/", "/orders/"):
+        mocked.get(BASE + path, status=503)
+    stats = FetchStats()
+    stale = fetcher.profile("7781203344", deadline=Deadline(4), stats=stats)
+    assert stale.stale is True and stale.customer == fresh.customer
+    assert stale.next_orders == fresh.next_orders
+    assert stale.fetched_at == fresh.fetched_at
+    assert stats.stale == 3 and stats.cache_hits == 2
+
+
+def test_fetched_at_is_the_oldest_piece(fetcher, mocked, clock):
+    mock_dana(mocked)
+    first = fetcher.profile("7781203344", deadline=Deadline(4))
+    fetcher.invalidate("7781203344")
+    clock.now += 100
+    second = fetcher.profile("7781203344", deadline=Deadline(4))
+    assert second.fetched_at == first.fetched_at  # products were fetched earlier and kept
+    assert second.stale is False
+
+
+def test_invalidate_refetches_the_customer_but_not_products(fetcher, mocked):
+    mock_dana(mocked)
+    fetcher.profile("7781203344", deadline=Deadline(4))
+    assert fetcher.invalidate("7781203344") == 3
+    stats = FetchStats()
+    fetcher.profile("7781203344", deadline=Deadline(4), stats=stats)
+    assert stats.upstream_calls == 3 and stats.cache_hits == 2
+
+
+def test_unparsable_records_are_skipped_and_logged_without_email(fetcher, mocked, caplog):
+    mocked.get(f"{BASE}/customers/7781203344/", json=DANA)
+    mocked.get(f"{BASE}/subscriptions/", json=page(ACTIVE, {"customer": "7781203344", "live": True}, ACTIVE))
+    mocked.get(f"{BASE}/orders/", json=page({"status": 1, "place": "2025-01-01 00:00:00"}, ORDER))
+    mocked.get(f"{BASE}/products/40212877221943/", json=PRODUCT_A)
+    with caplog.at_level(logging.WARNING):
+        profile = fetcher.profile("7781203344", deadline=Deadline(4))
+    assert [s.public_id for s in profile.subscriptions] == [ACTIVE["public_id"]]  # bad one dropped, dup merged
+    assert profile.next_orders[ACTIVE["public_id"]] == datetime(2025, 3, 28, 6, tzinfo=timezone.utc)
+    assert "public_id" in caplog.text
+
+
+def test_normalise_emails():
+    assert normalise_emails([" Dana@Example.com", "dana@example.com", "", "  ", None, "b@x.io"]) == [
+        "dana@example.com", "b@x.io"]
+    assert normalise_emails("A@B.C") == ["a@b.c"]
+
+
+def test_find_by_emails_unions_and_deduplicates(fetcher, mocked, caplog):
+    other = dict(DANA, merchant_user_id="1002", email="shared@example.com", first_name="Sam")
+    no_id = {"email": "shared@example.com", "id": 777}
+    responses_by_email = {
+        "shared@example.com": page(other, DANA, no_id),
+        "dana.reyes@example.com": DANA,  # the documented bare-object form
+    }
+
+    def answer(request):
+        email = request.params["email"]
+        return 200, {"Content-Type": "application/json"}, json.dumps(responses_by_email.get(email, page()))
+
+    mocked.add_callback(responses.GET, f"{BASE}/customers/", callback=answer)
+    with caplog.at_level(logging.WARNING):
+        found = fetcher.find_by_emails([" Dana.Reyes@Example.com ", "shared@example.com", "", "SHARED@example.com",
+                                        "nobody@example.com"], deadline=Deadline(4))
+    assert [c.merchant_user_id for c in found] == ["7781203344", "1002"]
+    assert len(mocked.calls) == 3
+    assert "777" in caplog.text and "shared@example.com" not in caplog.text
+    stats = FetchStats()
+    assert fetcher.find_by_emails(["shared@example.com"], deadline=Deadline(4), stats=stats)[0].first_name == "Sam"
+    assert stats.upstream_calls == 0 and stats.cache_hits == 1
+    assert fetcher.find_by_emails([], deadline=Deadline(4)) == []
+
+
+def test_requests_in_flight_never_exceed_max_in_flight(tmp_path, mocked):
+    client = OrdergrooveClient(BASE, "k")
+    cache = ResourceCache(tmp_path / "cache", ttls=TTLS)
+    fetcher = ProfileFetcher(client, cache, timezone=UTC, max_in_flight=2)
+    products = [f"P{i}" for i in range(6)]
+    subs = [dict(ACTIVE, public_id=f"s{i}", product=p, live=False) for i, p in enumerate(products)]
+    mocked.get(f"{BASE}/customers/7781203344/", json=DANA)
+    mocked.get(f"{BASE}/subscriptions/", json=page(*subs))
+    lock, state = threading.Lock(), {"now": 0, "peak": 0}
+
+    def slow_product(request):
+        with lock:
+            state["now"] += 1
+            state["peak"] = max(state["peak"], state["now"])
+        time.sleep(0.05)
+        with lock:
+            state["now"] -= 1
+        pid = request.path_url.strip("/").split("/")[-1]
+        return 200, {"Content-Type": "application/json"}, json.dumps({"external_product_id": pid})
+
+    mocked.add_callback(responses.GET, responses.matchers.re.compile(rf"{BASE}/products/P\d/"),
+                        callback=slow_product)
+    profile = fetcher.profile("7781203344", deadline=Deadline(4))
+    assert set(profile.products) == set(products)
+    assert state["peak"] == 2
+    fetcher.close()
+
+
+def test_from_settings(tmp_path):
+    settings = Settings.from_env({"ORDERGROOVE_BASE_URL": "http://127.0.0.1:8700", "OGTK_DATA_DIR": str(tmp_path),
+                                  "ORDERGROOVE_TIMEZONE": "America/New_York", "OGTK_UPSTREAM_MAX_IN_FLIGHT": "3"})
+    f = ProfileFetcher.from_settings(settings)
+    assert f.max_in_flight == 3 and f.timezone == ZoneInfo("America/New_York")
+    assert f.client.base_url == "http://127.0.0.1:8700" and f.cache.directory == tmp_path / "cache"
+    f.close()
+
+
+# -- against the sandbox ---------------------------------------------------------------------
+
+def sandbox_fetcher(sb, directory, **kwargs) -> ProfileFetcher:
+    client = OrdergrooveClient(sb.base_url, sb.api_key)
+    cache = ResourceCache(directory, ttls=TTLS)
+    return ProfileFetcher(client, cache, timezone=UTC, **kwargs)
+
+
+@pytest.fixture
+def og(sandbox, tmp_path):
+    sandbox.set_faults(latency_ms=0, error_rate=0, rate_limit_rate=0, hang_rate=0)
+    sandbox.reset_stats()
+    f = sandbox_fetcher(sandbox, tmp_path / "cache")
+    yield f
+    f.close()
+
+
+@pytest.mark.parametrize("who, subscriptions, live, products", [
+    ("bench", 5, 5, 3),
+    ("reference", 2, 1, 2),
+])
+def test_sandbox_request_budget_cold_then_warm(og, sandbox, who, subscriptions, live, products):
+    profile = og.profile(KNOWN[who], deadline=Deadline(10))
+    assert len(profile.subscriptions) == subscriptions
+    assert sum(s.live for s in profile.subscriptions) == live and len(profile.products) == products
+    assert len(profile.next_orders) == live
+    assert sandbox.stats()["requests"] == 2 + live + products
+    sandbox.reset_stats()
+    assert og.profile(KNOWN[who], deadline=Deadline(10)) == profile
+    assert sandbox.stats()["requests"] == 0
+
+
+def test_sandbox_reference_profile_matches_the_reference_docs(og):
+    profile = og.profile(KNOWN["reference"], deadline=Deadline(10))
+    assert profile.customer.full_name == "Dana Reyes"
+    place = datetime.strptime(KNOWN["reference_next_place"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
+    assert profile.next_orders == {KNOWN["reference_active_subscription"]: place}
+    assert set(profile.products) == set(KNOWN["reference_products"])
+
+
+def test_sandbox_many_pages_returns_every_subscription(og, sandbox):
+    profile = og.profile(KNOWN["many_pages"], deadline=Deadline(10))
+    assert len(profile.subscriptions) == KNOWN["many_pages_count"]
+    assert sandbox.stats()["by_path"].get("/subscriptions/") == 2
+
+
+def test_sandbox_missing_product_is_absent_from_the_profile(og):
+    profile = og.profile(KNOWN["missing_product_customer"], deadline=Deadline(10))
+    assert profile is not None
+    assert KNOWN["missing_product"] in {s.product for s in profile.subscriptions}
+    assert KNOWN["missing_product"] not in profile.products and profile.products
+
+
+def test_sandbox_quirks_customer_parses(og):
+    profile = og.profile(KNOWN["quirks"], deadline=Deadline(10))
+    assert profile.customer.merchant_user_id == KNOWN["quirks"]
+    assert profile.subscriptions and any(s.live for s in profile.subscriptions)
+
+
+def test_sandbox_unknown_and_empty_customers(og):
+    assert og.profile(KNOWN["unknown"], deadline=Deadline(10)) is None
+    empty = og.profile(KNOWN["no_subscriptions"], deadline=Deadline(10))
+    assert empty.subscriptions == () and empty.products == {}
+
+
+def test_sandbox_shared_and_plus_emails(og):
+    found = og.find_by_emails([KNOWN["shared_email"].upper()], deadline=Deadline(10))
+    assert {c.merchant_user_id for c in found} == set(KNOWN["shared_email_customers"])
+    plus = og.find_by_emails([KNOWN["plus_email"]], deadline=Deadline(10))
+    assert [c.merchant_user_id for c in plus] == [KNOWN["plus_email_customer"]]
+
+
+def test_sandbox_calls_are_concurrent(tmp_path):
+    with SandboxServer(latency_ms=100) as sb:
+        f = sandbox_fetcher(sb, tmp_path / "cache")
+        started = time.monotonic()
+        profile = f.profile(KNOWN["bench"], deadline=Deadline(10))
+        elapsed = time.monotonic() - started
+        f.close()
+    assert len(profile.subscriptions) == 5
+    # 10 requests of >= 100 ms each: sequential would take >= 1 s; two round trips (the second
+    # in two waves of at most 5) take ~0.3 s
+    assert elapsed < 0.6
