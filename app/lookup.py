@@ -71,30 +71,30 @@ class LookupService:
     def _basic(self, request: LookupRequest, deadline: Deadline, stats: FetchStats) -> LookupResult:
         candidates = self._candidates(request, deadline, stats)[:BASIC_RESULT_LIMIT]
         if not candidates:
-            return LookupResult(UNMATCHED, stale=stats.stale)
+            return LookupResult(UNMATCHED, stale=bool(stats.stale))
         matched_id = candidates[0].merchant_user_id if len(candidates) == 1 else None
         outcome = MATCHED if len(candidates) == 1 else AMBIGUOUS
         return LookupResult(
             outcome,
             [present_basic(c) for c in candidates],
             matched_customer_id=matched_id,
-            stale=stats.stale,
+            stale=bool(stats.stale),
         )
 
     def _detailed(self, request: LookupRequest, deadline: Deadline, stats: FetchStats) -> LookupResult:
         candidates = self._candidates(request, deadline, stats)
         if not candidates:
-            return LookupResult(UNMATCHED, stale=stats.stale)
+            return LookupResult(UNMATCHED, stale=bool(stats.stale))
         if len(candidates) > 1 and request.unique_match_required:
-            return LookupResult(AMBIGUOUS, stale=stats.stale)
+            return LookupResult(AMBIGUOUS, stale=bool(stats.stale))
         chosen = candidates[0]
         profile = self.fetcher.profile(chosen.merchant_user_id, deadline=deadline, stats=stats)
         if profile is None:  # deleted between the search and the fetch
-            return LookupResult(UNMATCHED, stale=stats.stale)
+            return LookupResult(UNMATCHED, stale=bool(stats.stale))
         return LookupResult(
             MATCHED,
             [present_detailed(profile)],
             matched_customer_id=profile.customer.merchant_user_id,
-            stale=profile.stale or stats.stale,
+            stale=profile.stale or bool(stats.stale),
             fetched_at=profile.fetched_at,
         )
