@@ -1,0 +1,159 @@
+"""Fault injection for the sandbox: added latency, 429s, 500/503s and hanging requests.
+
+One :class:`FaultInjector` per server. Each data request first waits the configured latency
+(a per-request wait, so parallel requests are delayed in parallel), then draws from a seeded RNG
+whether it fails and how. Waits use an :class:`threading.Event`, so shutting the server down
+wakes every sleeping or hanging request at once.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+HANG_MODES = ("mixed", "504", "close")
+
+
+@dataclass(frozen=True)
+class FaultSettings:
+    """What goes wrong, and how often; rates are shares of data requests (0..1).
+
+    >>> FaultSettings().update(error_rate=0.1).error_rate
+    0.1
+    """
+
+    latency_ms: float = 0.0
+    error_rate: float = 0.0  # share answered 500 or 503
+    rate_limit_rate: float = 0.0  # share answered 429
+    hang_rate: float = 0.0  # share that hang for hang_s, then 504 or a closed connection
+    hang_s: float = 60.0
+    retry_after: float | None = None  # send Retry-After on 429s when set (Ordergroove documents none)
+    hang_mode: str = "mixed"  # "504", "close" or "mixed" (half each)
+
+    def __post_init__(self) -> None:
+        for name in ("error_rate", "rate_limit_rate", "hang_rate"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1, got {value!r}")
+        if self.error_rate + self.rate_limit_rate + self.hang_rate > 1.0 + 1e-9:
+            raise ValueError("error_rate + rate_limit_rate + hang_rate must not exceed 1")
+        if self.latency_ms < 0 or self.hang_s < 0:
+            raise ValueError("latency_ms and hang_s must not be negative")
+        if self.retry_after is not None and self.retry_after < 0:
+            raise ValueError("retry_after must not be negative")
+        if self.hang_mode not in HANG_MODES:
+            raise ValueError(f"hang_mode must be one of {HANG_MODES}")
+
+    def update(self, **changes: Any) -> "FaultSettings":
+        """A copy with ``changes`` applied; unknown names or bad values raise ValueError."""
+        known = {f.name: f for f in fields(self)}
+        clean: dict[str, Any] = {}
+        for name, value in changes.items():
+            if name not in known:
+                raise ValueError(f"unknown fault setting {name!r}")
+            if name == "hang_mode":
+                clean[name] = str(value)
+            elif name == "retry_after" and value is None:
+                clean[name] = None
+            else:
+                try:
+                    clean[name] = float(value)
+                except (TypeError, ValueError):
+                    raise ValueError(f"{name} must be a number, got {value!r}") from None
+        return replace(self, **clean)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def describe(self) -> str:
+        text = (f"latency {self.latency_ms:g} ms, errors {self.error_rate:.0%}, "
+                f"429s {self.rate_limit_rate:.0%}, hangs {self.hang_rate:.0%} x {self.hang_s:g} s")
+        if self.retry_after is not None:
+            text += f", Retry-After {self.retry_after:g}"
+        return text
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One drawn failure: ``kind`` is "hang", "429", "500" or "503"."""
+
+    kind: str
+    json_body: bool = True  # False: an HTML / plain-text body, as proxies send
+    close: bool = False  # hangs only: drop the connection instead of answering 504
+
+
+class FaultInjector:
+    """Thread-safe, seeded source of latency and failures.
+
+    >>> inj = FaultInjector(FaultSettings(error_rate=1.0), seed=1, stop=threading.Event())
+    >>> inj.draw().kind in ("500", "503")
+    True
+    """
+
+    def __init__(self, settings: FaultSettings, *, seed: int, stop: threading.Event):
+        self._settings = settings
+        self._rng = random.Random(f"faults-{seed}")
+        self._lock = threading.Lock()
+        self.stop = stop
+
+    @property
+    def settings(self) -> FaultSettings:
+        return self._settings
+
+    def set(self, **changes: Any) -> FaultSettings:
+        with self._lock:
+            self._settings = self._settings.update(**changes)
+            return self._settings
+
+    def delay(self) -> None:
+        """The injected latency of one request (returns early when the server stops)."""
+        latency = self._settings.latency_ms
+        if latency > 0:
+            self.stop.wait(latency / 1000.0)
+
+    def draw(self) -> Fault | None:
+        """Decide this request's fate: None (answer normally) or a :class:`Fault`."""
+        s = self._settings
+        if not (s.hang_rate or s.rate_limit_rate or s.error_rate):
+            return None
+        with self._lock:
+            roll, detail, style = self._rng.random(), self._rng.random(), self._rng.random()
+        if roll < s.hang_rate:
+            close = s.hang_mode == "close" or (s.hang_mode == "mixed" and detail < 0.5)
+            return Fault("hang", close=close)
+        roll -= s.hang_rate
+        if roll < s.rate_limit_rate:
+            return Fault("429", json_body=style < 0.7)
+        roll -= s.rate_limit_rate
+        if roll < s.error_rate:
+            return Fault("500" if detail < 0.5 else "503", json_body=style < 0.5)
+        return None
+
+    def hang(self) -> None:
+        """Block for ``hang_s`` or until the server stops, whichever comes first."""
+        self.stop.wait(self._settings.hang_s)
+
+    def body(self, fault: Fault) -> tuple[int, str, str, dict[str, str]]:
+        """(status, body, content type, headers) of the answer to ``fault``."""
+        headers: dict[str, str] = {}
+        if fault.kind == "429":
+            if self._settings.retry_after is not None:
+                headers["Retry-After"] = f"{self._settings.retry_after:g}"
+            if fault.json_body:
+                return 429, json.dumps({"detail": "Request was throttled."}), "application/json", headers
+            return 429, "Too Many Requests", "text/plain", headers
+        if fault.kind == "hang":
+            return 504, _html(504, "Gateway Time-out"), "text/html", headers
+        status = int(fault.kind)
+        if fault.json_body:
+            detail = "A server error occurred." if status == 500 else "Service temporarily unavailable."
+            return status, json.dumps({"detail": detail}), "application/json", headers
+        return status, _html(status, "Internal Server Error" if status == 500 else "Service Unavailable"), \
+            "text/html", headers
+
+
+def _html(status: int, title: str) -> str:
+    return f"<html><head><title>{status} {title}</title></head><body><h1>{status} {title}</h1></body></html>\n"

@@ -1,0 +1,255 @@
+"""The sandbox over HTTP: auth, errors, filters, both pagination styles, faults, latency, shutdown."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+
+from app.sandbox import KNOWN, SandboxServer
+
+
+@pytest.fixture(scope="module")
+def sb():
+    with SandboxServer() as server:
+        yield server
+
+
+@pytest.fixture()
+def get(sb):
+    session = requests.Session()
+    session.headers["x-api-key"] = sb.api_key
+
+    def _get(path, **kw):
+        url = path if path.startswith("http") else sb.base_url + path
+        return session.get(url, timeout=5, **kw)
+
+    yield _get
+    session.close()
+
+
+def _walk(get, path, params=None, headers=None):
+    """Follow ``next`` verbatim to the end; returns (pages, records)."""
+    pages, records, url = [], [], path
+    response = get(url, params=params, headers=headers)
+    while True:
+        assert response.status_code == 200, response.text
+        body = response.json()
+        pages.append(body)
+        records += body["results"]
+        if not body["next"]:
+            return pages, records
+        response = get(body["next"], headers=headers)
+        assert len(pages) < 50
+
+
+def test_api_key_is_checked(sb):
+    url = f"{sb.base_url}/customers/{KNOWN['reference']}/"
+    missing = requests.get(url, timeout=5)
+    assert missing.status_code == 401
+    assert missing.json() == {"detail": "Authentication credentials were not provided."}
+    wrong = requests.get(url, headers={"x-api-key": "nope"}, timeout=5)
+    assert wrong.status_code == 403 and wrong.json() == {"detail": "Authentication Failed"}
+    assert requests.get(url, headers={"x-api-key": sb.api_key}, timeout=5).status_code == 200
+
+
+def test_retrieve_and_404_bodies(get):
+    dana = get(f"/customers/{KNOWN['reference']}/").json()
+    assert dana["email"] == KNOWN["reference_email"] and dana["id"] == 2284417
+    missing = get(f"/customers/{KNOWN['unknown']}/")
+    assert missing.status_code == 404 and missing.json() == {"detail": "Unable to find requested asset."}
+    product = get(f"/products/{KNOWN['missing_product']}/")
+    assert product.status_code == 404
+    assert product.headers["Content-Type"].startswith("text/plain")
+    assert product.text == '{"detail":"Unable to find requested asset."}'
+    sub = get(f"/subscriptions/{KNOWN['reference_canceled_subscription']}/").json()
+    assert sub["live"] == "False" and sub["cancel_reason"] == "4|Overstocked"
+    assert get(f"/orders/{KNOWN['reference_upcoming_order']}/").json()["status"] == 1
+
+
+def test_email_filter_is_case_insensitive_trimmed_and_url_decoded(get):
+    [dana] = get("/customers/", params={"email": "  Dana.Reyes@EXAMPLE.com "}).json()["results"]
+    assert dana["merchant_user_id"] == KNOWN["reference"]
+    [plus] = get("/customers/", params={"email": KNOWN["plus_email"]}).json()["results"]  # sent as %2B
+    assert plus["merchant_user_id"] == KNOWN["plus_email_customer"]
+    # an unencoded "+" decodes to a space and finds nobody, as upstream
+    assert get(f"/customers/?email={KNOWN['plus_email']}").json()["count"] == 0
+    shared = get("/customers/", params={"email": KNOWN["shared_email"]}).json()
+    assert shared["count"] == 2
+    assert {c["merchant_user_id"] for c in shared["results"]} == set(KNOWN["shared_email_customers"])
+    assert get("/customers/", params={"email": "nobody@example.com"}).json() == {
+        "count": 0, "next": None, "previous": None, "results": []}
+
+
+def test_page_style_walks_to_the_end_and_keeps_filters(get):
+    pages, subs = _walk(get, "/subscriptions/", {"customer": KNOWN["many_pages"], "page_size": 100})
+    assert len(pages) == 2 and pages[0]["count"] == KNOWN["many_pages_count"]
+    assert len({s["public_id"] for s in subs}) == KNOWN["many_pages_count"]
+    query = parse_qs(urlsplit(pages[0]["next"]).query)
+    assert query == {"customer": [KNOWN["many_pages"]], "page_size": ["100"], "page": ["2"]}
+    assert pages[0]["next"].startswith("http://127.0.0.1:")
+    assert pages[1]["previous"] and "page=" not in pages[1]["previous"]
+    # default page size 10
+    pages, subs = _walk(get, "/subscriptions/", {"customer": KNOWN["many_pages"], "live": "False"})
+    assert len(pages[0]["results"]) == 10 and len(pages) == -(-pages[0]["count"] // 10)
+    assert all(s["live"] in (False, "False") for s in subs)
+
+
+def test_cursor_style_walks_to_the_end_without_count(get):
+    v2 = {"X-OG-API-VERSION": "2"}
+    pages, subs = _walk(get, "/subscriptions/", {"customer": KNOWN["many_pages"], "page_size": 50}, v2)
+    assert len(pages) == 3 and all("count" not in p for p in pages)
+    assert len({s["public_id"] for s in subs}) == KNOWN["many_pages_count"]
+    query = parse_qs(urlsplit(pages[0]["next"]).query)
+    assert query["customer"] == [KNOWN["many_pages"]] and query["page_size"] == ["50"] and query["cursor"]
+    assert get("/subscriptions/", params={"cursor": "garbage!"}, headers=v2).status_code == 404
+
+
+def test_page_size_is_capped_and_bad_params_are_400(get):
+    body = get("/subscriptions/", params={"customer": KNOWN["many_pages"], "page_size": 500}).json()
+    assert len(body["results"]) == 100
+    assert get("/customers/", params={"page": "two"}).status_code == 400
+    assert get("/customers/", params={"page_size": "x"}).json() == {"page_size": ["A valid integer is required."]}
+    assert get("/subscriptions/", params={"live": "maybe"}).status_code == 400
+    assert get("/orders/", params={"status": "upcoming"}).status_code == 400
+    assert get("/customers/", params={"page": 999}).status_code == 404
+
+
+@pytest.mark.parametrize("value, expected", [("True", 1), ("true", 1), ("False", 1), ("false", 1)])
+def test_live_filter_accepts_both_spellings(get, value, expected):
+    subs = get("/subscriptions/", params={"customer": KNOWN["reference"], "live": value}).json()["results"]
+    assert len(subs) == expected
+    assert (subs[0]["public_id"] == KNOWN["reference_active_subscription"]) == (value.lower() == "true")
+
+
+def test_orders_and_items_link_through_subscriptions(get):
+    active = KNOWN["reference_active_subscription"]
+    [order] = get("/orders/", params={"subscription": active, "status": 1}).json()["results"]
+    assert order["place"] == KNOWN["reference_next_place"] and "subscription" not in order
+    upcoming = get("/orders/", params={"customer": KNOWN["reference"], "status": 1}).json()["results"]
+    assert [o["public_id"] for o in upcoming] == [KNOWN["reference_upcoming_order"]]
+    [item] = get("/items/", params={"order": order["public_id"]}).json()["results"]
+    assert item["subscription"] == active
+    everything = get("/orders/", params={"customer": KNOWN["reference"]}).json()
+    assert everything["count"] > 1 and {o["status"] for o in everything["results"]} >= {1, 5}
+    bench = get("/orders/", params={"customer": KNOWN["bench"], "status": 1}).json()
+    assert bench["count"] == 5
+
+
+def test_product_list_hides_discontinued_and_non_autoship_unless_asked(get):
+    ids = [KNOWN["discontinued_product"], KNOWN["autoship_disabled_product"], "40212877221943"]
+    plain = get("/products/", params={"external_product_ids[]": ids}).json()["results"]
+    assert [p["external_product_id"] for p in plain] == ["40212877221943"]
+    both = get("/products/", params={"external_product_ids[]": ids, "autoship_enabled": "all",
+                                     "allow_discontinued": "true"}).json()["results"]
+    assert {p["external_product_id"] for p in both} == set(ids)
+    _, listed = _walk(get, "/products/", {"page_size": 100})
+    _, everything = _walk(get, "/products/", {"page_size": 100, "autoship_enabled": "all",
+                                              "allow_discontinued": "true"})
+    assert len(everything) - len(listed) == 2
+    assert get(f"/products/{KNOWN['discontinued_product']}/").json()["discontinued"] is True
+
+
+def test_stats_count_data_requests_by_route_template(sb, get):
+    sb.reset_stats()
+    get(f"/customers/{KNOWN['reference']}/")
+    get(f"/customers/{KNOWN['unknown']}/")
+    get("/subscriptions/", params={"customer": KNOWN["reference"]})
+    requests.get(sb.base_url + "/_sandbox/stats", timeout=5)  # control paths are not counted
+    stats = sb.stats()
+    assert stats["requests"] == 3
+    assert stats["by_path"] == {"/customers/{id}/": 2, "/subscriptions/": 1}
+    assert stats["by_status"] == {"200": 2, "404": 1}
+    assert requests.get(sb.base_url + "/_sandbox/stats", timeout=5).json() == stats
+    requests.post(sb.base_url + "/_sandbox/reset-stats", timeout=5)
+    assert sb.stats()["requests"] == 0
+
+
+def test_faults_can_be_changed_over_http(sb, get):
+    response = requests.post(sb.base_url + "/_sandbox/faults", json={"rate_limit_rate": 1}, timeout=5)
+    try:
+        assert response.json()["rate_limit_rate"] == 1
+        assert get("/customers/").status_code == 429
+        assert requests.get(sb.base_url + "/_sandbox/stats", timeout=5).status_code == 200  # never faulted
+    finally:
+        sb.set_faults(rate_limit_rate=0)
+    assert get("/customers/").status_code == 200
+    assert requests.post(sb.base_url + "/_sandbox/faults", json={"error_rate": 7}, timeout=5).status_code == 400
+
+
+def test_fault_shares_over_http():
+    with SandboxServer(error_rate=0.2, rate_limit_rate=0.1, seed=11) as sb:
+        session = requests.Session()
+        session.headers["x-api-key"] = sb.api_key
+        responses = [session.get(f"{sb.base_url}/customers/{KNOWN['reference']}/", timeout=5) for _ in range(400)]
+        statuses = Counter(r.status_code for r in responses)
+        assert 0.13 < (statuses[500] + statuses[503]) / 400 < 0.27
+        assert 0.05 < statuses[429] / 400 < 0.15
+        assert statuses[200] + statuses[500] + statuses[503] + statuses[429] == 400
+        assert all("Retry-After" not in r.headers for r in responses)
+        five = [r for r in responses if r.status_code >= 500]
+        assert any(r.headers["Content-Type"].startswith("text/html") for r in five)
+        assert any(r.headers["Content-Type"] == "application/json" for r in five)
+        assert sb.stats()["by_status"]["429"] == statuses[429]
+
+
+def test_latency_is_per_request_and_parallel():
+    with SandboxServer(latency_ms=200) as sb:
+        url = f"{sb.base_url}/customers/{KNOWN['reference']}/"
+        fetch = lambda _: requests.get(url, headers={"x-api-key": sb.api_key}, timeout=10).status_code
+        started = time.monotonic()
+        assert fetch(0) == 200
+        assert time.monotonic() - started >= 0.2
+        for n in (8, 80):  # 8 clients; then 16 clients x 5 requests in flight
+            with ThreadPoolExecutor(n) as pool:
+                started = time.monotonic()
+                assert set(pool.map(fetch, range(n))) == {200}
+                elapsed = time.monotonic() - started
+            assert elapsed < (0.4 if n == 8 else 1.6), (n, elapsed)
+
+
+def test_a_hanging_request_is_cut_short_by_shutdown():
+    outcome = {}
+
+    def call(url, key):
+        try:
+            outcome["status"] = requests.get(url, headers={"x-api-key": key}, timeout=20).status_code
+        except requests.ConnectionError as exc:
+            outcome["status"] = type(exc).__name__
+
+    sb = SandboxServer(hang_rate=1.0, hang_s=30).start()
+    try:
+        client = threading.Thread(target=call, args=(f"{sb.base_url}/customers/", sb.api_key))
+        client.start()
+        time.sleep(0.3)
+        assert client.is_alive()  # it is hanging
+    finally:
+        started = time.monotonic()
+        sb.stop()
+    assert time.monotonic() - started < 2
+    client.join(timeout=5)
+    assert not client.is_alive() and outcome["status"] in (504, "ConnectionError")
+
+
+@pytest.mark.parametrize("mode", ["504", "close"])
+def test_a_hang_ends_in_504_or_a_dropped_connection(mode):
+    with SandboxServer(hang_rate=1.0, hang_s=0.2, hang_mode=mode) as sb:
+        started = time.monotonic()
+        try:
+            outcome = requests.get(f"{sb.base_url}/customers/", headers={"x-api-key": sb.api_key}, timeout=5).status_code
+        except requests.ConnectionError:
+            outcome = "dropped"
+        assert time.monotonic() - started >= 0.2
+        assert outcome == (504 if mode == "504" else "dropped")
+        assert sb.stats()["by_status"] == {"504" if mode == "504" else "closed": 1}
+
+
+def test_retry_after_is_sent_when_configured():
+    with SandboxServer(rate_limit_rate=1.0, retry_after=3) as sb:
+        response = requests.get(f"{sb.base_url}/customers/", headers={"x-api-key": sb.api_key}, timeout=5)
+        assert response.status_code == 429 and response.headers["Retry-After"] == "3"
