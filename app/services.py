@@ -18,6 +18,9 @@ from .lookup import LookupService
 from .ordergroove.fetcher import ProfileFetcher
 from .settings import Settings
 
+#: How long recording one event may wait for another worker's write: well inside a lookup's budget.
+EVENT_BUSY_TIMEOUT_MS = 1000
+
 
 @dataclass
 class Services:
@@ -44,7 +47,7 @@ class Services:
             settings=settings,
             fetcher=fetcher,
             lookups=LookupService(fetcher),
-            events=EventStore(settings.events_db_path),
+            events=EventStore(settings.events_db_path, busy_timeout_ms=EVENT_BUSY_TIMEOUT_MS),
             authenticator=Authenticator.from_settings(settings),
         )
 

@@ -109,20 +109,25 @@ def lookup() -> Response:
 
 def _record(services, req: LookupRequest, result: LookupResult, stats: FetchStats, duration: float,
             correlation_id: str | None, error_code: str | None) -> None:
-    event = LookupEvent.create(
-        level=req.level,
-        outcome=result.outcome,
-        gladly_customer_id=req.gladly_customer_id,
-        external_customer_id=req.external_customer_id,
-        matched_customer_id=result.matched_customer_id,
-        raw_emails=req.emails,
-        duration_ms=duration * 1000.0,
-        upstream_calls=stats.upstream_calls,
-        cache_hits=stats.cache_hits,
-        correlation_id=correlation_id,
-        stale=result.stale,
-        error_code=error_code,
-    )
+    try:
+        event = LookupEvent.create(
+            level=req.level,
+            outcome=result.outcome,
+            gladly_customer_id=req.gladly_customer_id,
+            external_customer_id=req.external_customer_id,
+            matched_customer_id=result.matched_customer_id,
+            raw_emails=req.emails,
+            duration_ms=duration * 1000.0,
+            upstream_calls=stats.upstream_calls,
+            cache_hits=stats.cache_hits,
+            correlation_id=correlation_id,
+            stale=result.stale,
+            error_code=error_code,
+        )
+    except ValueError:  # an event we cannot describe must not cost Gladly its answer
+        log.exception("could not build the lookup event for %s", correlation_id)
+        metrics.EVENT_WRITE_FAILURES.inc()
+        return
     services.events.record(event)  # never raises; failures are counted in metrics
 
 
