@@ -7,6 +7,8 @@ lookup service, the authenticator and the event store. The API hangs it on
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from dataclasses import dataclass
 
@@ -17,6 +19,8 @@ from .gladly.auth import Authenticator
 from .lookup import LookupService
 from .ordergroove.fetcher import ProfileFetcher
 from .settings import Settings
+
+log = logging.getLogger("ogtk")
 
 #: How long recording one event may wait for another worker's write: well inside a lookup's budget.
 EVENT_BUSY_TIMEOUT_MS = 1000
@@ -43,13 +47,29 @@ class Services:
     def build(cls, settings: Settings) -> "Services":
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         fetcher = ProfileFetcher.from_settings(settings)
-        return cls(
+        services = cls(
             settings=settings,
             fetcher=fetcher,
             lookups=LookupService(fetcher),
             events=EventStore(settings.events_db_path, busy_timeout_ms=EVENT_BUSY_TIMEOUT_MS),
             authenticator=Authenticator.from_settings(settings),
         )
+        services.start_retention()
+        return services
+
+    def start_retention(self) -> None:
+        """Drop events past the retention period, off the request path. Runs at every start
+        (gunicorn recycles workers after ``max_requests``) and via ``flask prune-events``."""
+        threading.Thread(target=self._prune_quietly, name="ogtk-prune", daemon=True).start()
+
+    def _prune_quietly(self) -> None:
+        try:
+            removed = self.events.prune(self.settings.event_retention_days)
+        except Exception as exc:  # an unusable store is reported by /readyz, not by a crash here
+            log.warning("event retention pruning skipped: %s", exc)
+        else:
+            if removed:
+                log.info("pruned %d lookup events older than %d days", removed, self.settings.event_retention_days)
 
     def note_upstream_ok(self) -> None:
         self.upstream_ok_at = time.monotonic()

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from app.sandbox import KNOWN, SandboxServer
-from support import BASIC_AUTH, LOOKUP_PATH, basic, detailed, signed
+from support import BASIC_AUTH, LOOKUP_PATH, SIGNING_KEY, basic, detailed, signed
 
 
 def events(app) -> list[dict]:
@@ -239,3 +239,29 @@ def test_503_inside_the_deadline_when_ordergroove_hangs_and_nothing_is_cached(ma
     assert response.get_json()["errors"][0]["code"].startswith("ordergroove_")
     assert elapsed < 1.0 + 0.5
     assert events(app)[-1]["outcome"] == "error"
+
+
+def test_basic_lookups_do_not_fetch_subscriptions(lookup, sandbox):
+    sandbox.reset_stats()
+    lookup(basic(emails=["dana.reyes@example.com"]))
+    by_path = sandbox.stats()["by_path"]
+    assert by_path.get("/customers/", 0) == 1
+    assert not any(path.startswith(("/subscriptions", "/orders", "/products")) for path in by_path)
+
+
+def test_no_secret_or_raw_email_in_logs(make_app, caplog):
+    import logging
+
+    app = make_app(GLADLY_BASIC_AUTH=BASIC_AUTH)
+    client = app.test_client()
+    with caplog.at_level(logging.DEBUG):
+        for payload in (detailed(KNOWN["reference"]), basic(emails=["dana.reyes@example.com"])):
+            body, headers = signed(payload, basic=BASIC_AUTH)
+            assert client.post(LOOKUP_PATH, data=body, headers=headers).status_code == 200
+        body, headers = signed(detailed(KNOWN["reference"]), key="wrong-key", basic="support:guess")
+        assert client.post(LOOKUP_PATH, data=body, headers=headers).status_code == 401
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith(("ogtk", "app")))
+    assert '"event":"lookup"' in ours
+    for secret in (SIGNING_KEY, "s3cret", "guess", app.extensions["ogtk"].settings.effective_api_key.reveal()):
+        assert secret not in caplog.text
+    assert "dana.reyes@example.com" not in ours
