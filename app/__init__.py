@@ -23,12 +23,25 @@ MAX_BODY_BYTES = 1024 * 1024
 log = logging.getLogger("ogtk")
 
 
+def _configure_logging() -> None:
+    """One line per record on stderr (gunicorn and ``flask run`` leave our loggers unconfigured);
+    an application that already set up logging keeps its own."""
+    if logging.getLogger().handlers:
+        return
+    level = os.environ.get("OGTK_LOG_LEVEL", "info").upper()
+    logging.basicConfig(
+        level=level if level in logging.getLevelNamesMapping() else "INFO",
+        format="%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s",
+    )
+
+
 def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     """Build the API. ``config`` is a :class:`Settings` or env-style overrides (tests)."""
     if isinstance(config, Settings):
         settings = config
     else:
         settings = Settings.from_env({**os.environ, **{k: str(v) for k, v in (config or {}).items()}})
+    _configure_logging()
     settings.check_api_can_start()
     if not settings.authentication_configured:
         log.warning("OGTK_ALLOW_UNAUTHENTICATED=1: lookups are NOT authenticated (demo/dev only)")
