@@ -1,0 +1,100 @@
+"""Link health: how often Gladly's lookups find their Ordergroove customer, and which do not."""
+
+from datetime import datetime, timedelta, timezone
+
+import streamlit as st
+
+from dashboard import charts, customers, data, windows
+from dashboard.resources import get_services
+
+services = get_services()
+store, db = services.events, str(services.settings.events_db_path)
+
+st.title("Link health")
+st.caption("Match rate = matched / (matched + unmatched + ambiguous). Errors are counted apart.")
+
+if not data.has_events(store, db):
+    st.info("No lookups recorded yet — run `make run` to generate demo traffic.", icon=":material/hourglass_empty:")
+    st.stop()
+
+# -- window and level ------------------------------------------------------------------------------
+now = datetime.now(timezone.utc)
+pick_window, pick_level, pick_days = st.columns([3, 2, 2], vertical_alignment="bottom")
+choice = pick_window.segmented_control("Window", windows.CHOICES, default="24 h", required=True,
+                                       key="lh_window") or "24 h"
+level_choice = pick_level.segmented_control("Lookup level", ["All", "BASIC", "DETAILED"], default="All",
+                                            required=True, key="lh_level") or "All"
+level = data.level_arg(level_choice)
+if choice == windows.CUSTOM:
+    today = now.date()
+    picked = pick_days.date_input("Days (UTC)", value=(today - timedelta(days=6), today),
+                                  max_value=today, key="lh_days")
+    first, last = (tuple(picked) + (None, None))[:2] if isinstance(picked, (tuple, list)) else (picked, None)
+    window = windows.Window.days(first or today, last or first or today, now=now)
+else:
+    window = windows.Window.preset(choice, now=now)
+previous = window.previous()
+st.caption(f"{window.label()} · deltas against the {window.span_text()} before")
+
+# -- KPIs -------------------------------------------------------------------------------------------
+current = data.summary(store, db, window.start, window.end, level)
+before = data.summary(store, db, previous.start, previous.end, level)
+kpis = data.kpis(current, before)
+for row in (kpis[:3], kpis[3:]):
+    for column, kpi in zip(st.columns(3), row):
+        column.metric(kpi.label, kpi.value, kpi.delta, delta_color=kpi.delta_color, help=kpi.help, border=True,
+                      height="stretch")
+
+if current.lookups == 0:
+    st.info("No lookups in this window. Pick a longer window.", icon=":material/event_busy:")
+    st.stop()
+
+# -- trend ------------------------------------------------------------------------------------------
+st.subheader(f"Trend by {window.bucket}")
+trend = data.trend(store, db, window.start, window.end, window.bucket, level)
+st.altair_chart(charts.match_rate_line(trend, window.bucket), width="stretch")
+st.altair_chart(charts.outcome_bars(data.trend_long(trend, window.bucket), window.bucket), width="stretch")
+
+# -- unmatched identifiers ---------------------------------------------------------------------------
+st.subheader("Unmatched identifiers")
+st.caption("What Gladly asked for and Ordergroove did not have: the external customer id, else the "
+           "masked emails. Most-asked first; click a column to sort.")
+unmatched = data.unmatched(store, db, window.start, window.end, level)
+filter_box, download_box = st.columns([3, 1], vertical_alignment="bottom")
+needle = filter_box.text_input("Filter", key="lh_filter", placeholder="part of an id, email or Gladly id",
+                               icon=":material/filter_list:")
+shown = data.filter_unmatched(unmatched, needle)
+download_box.download_button("Download CSV", data=data.unmatched_csv(shown), file_name="unmatched-ids.csv",
+                             mime="text/csv", icon=":material/download:", key="lh_csv", width="stretch")
+st.dataframe(
+    shown,
+    hide_index=True,
+    key="lh_unmatched",
+    column_config={
+        "identifier": st.column_config.TextColumn("Identifier", width="medium"),
+        "kind": st.column_config.TextColumn("Kind"),
+        "gladly_customer_id": st.column_config.TextColumn("Gladly customer id"),
+        "count": st.column_config.NumberColumn("Count", format="%d"),
+        "first_seen": st.column_config.DatetimeColumn("First seen (UTC)", format="D MMM YYYY, HH:mm"),
+        "last_seen": st.column_config.DatetimeColumn("Last seen (UTC)", format="D MMM YYYY, HH:mm"),
+    },
+)
+
+if shown.empty:
+    st.success("Nothing unmatched in this window.", icon=":material/check_circle:")
+else:
+    with st.container(border=True):
+        st.markdown("**Check again in Ordergroove**")
+        pick, go = st.columns([3, 1], vertical_alignment="bottom")
+        row = pick.selectbox("Unmatched identifier", shown.index,
+                             format_func=lambda i: f"{shown.at[i, 'identifier']} ({shown.at[i, 'count']}×)",
+                             key="lh_recheck_pick")
+        if go.button("Check again in Ordergroove", icon=":material/manage_search:", key="lh_recheck",
+                     width="stretch") and row is not None:
+            answer = customers.recheck(services, shown.at[row, "identifier"], shown.at[row, "kind"])
+            if answer.resolved:
+                st.success(answer.message, icon=":material/link:")
+            elif answer.resolved is False:
+                st.warning(answer.message, icon=":material/link_off:")
+            else:
+                st.info(answer.message, icon=":material/info:")

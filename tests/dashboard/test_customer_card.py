@@ -1,0 +1,99 @@
+"""The customer card page, against the sandbox: the reference customer, unknown ids, emails,
+refresh, and Ordergroove being unreachable."""
+
+from __future__ import annotations
+
+import json
+
+from app.sandbox import KNOWN
+
+from dash_support import assert_clean
+
+
+def _card(at, query):
+    at.run()
+    at.text_input(key="card_query").input(query).run()
+    assert_clean(at)
+    return at
+
+
+def _text(at) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def test_reference_customer_card(dashboard_env, app_test):
+    at = _card(app_test, KNOWN["reference"])
+    assert at.subheader[0].value == "Dana Reyes"
+    text = _text(at)
+    assert "`7781203344`" in text and "dana.reyes@example.com" in text and "+14155550123 (mobile)" in text
+    assert {m.label: m.value for m in at.metric} == {"Subscriptions": "2", "Active subscriptions": "1"}
+    # active first, then canceled; badges coloured by status
+    badges = [m.value for m in at.markdown if "-badge[" in m.value]
+    assert badges == [":green-badge[Active]", ":red-badge[Canceled]"]
+    assert "**Cold Brew Concentrate 32 oz**" in text and "SKU `CB-32-ORIG`" in text
+    assert "product `40212877221943`" in text and KNOWN["reference_active_subscription"] in text
+    assert "**Price:** $24.50" in text and "**Quantity:** 2" in text
+    assert "**Billing frequency:** Every 6 weeks" in text
+    assert "**Next billing date:** 28 Dec 2026" in text
+    assert "**Created:** 2 Mar 2024" in text and "**Updated:** 19 Jan 2025" in text
+    assert "**Oat Milk Barista 6-pack**" in text and "**Price:** $18.00" in text
+    assert "**Canceled:** 20 Feb 2024" in text and "**Cancellation reason:** Overstocked" in text
+    assert any("fetched" in c.value and "s ago" in c.value for c in at.caption)
+
+
+def test_json_beside_the_card_is_the_exact_detailed_body(dashboard_env, app_test):
+    at = _card(app_test, KNOWN["reference"])
+    shown = json.loads(at.code[0].value)
+    assert at.code[0].language == "json"
+    result = shown["results"][0]
+    assert result["externalCustomerId"] == KNOWN["reference"]
+    assert result["customAttributes"] == {"ordergrooveCustomerId": KNOWN["reference"],
+                                          "subscriptionCount": "2", "activeSubscriptionCount": "1"}
+    assert [t["status"] for t in result["transactions"]] == ["Active", "Canceled"]
+    assert result["transactions"][0]["nextBillingDate"] == "2026-12-28T06:00:00.000Z"
+
+
+def test_unknown_id_says_so(dashboard_env, app_test):
+    at = _card(app_test, KNOWN["unknown"])
+    assert "No Ordergroove customer with id" in at.warning[-1].value
+    assert KNOWN["unknown"] in at.warning[-1].value
+    assert not at.metric and not at.code
+
+
+def test_email_with_several_customers_offers_a_choice(dashboard_env, app_test):
+    at = _card(app_test, KNOWN["shared_email"])
+    choice = at.radio(key="card_pick")
+    assert len(choice.options) == 2
+    assert all("Shared.Household@example.com".lower() in o.lower() for o in choice.options)
+    first = json.loads(at.code[0].value)["results"][0]["externalCustomerId"]
+    assert first == choice.value
+    other = next(cid for cid in KNOWN["shared_email_customers"] if cid != first)
+    choice.set_value(other).run()
+    assert_clean(at)
+    assert json.loads(at.code[0].value)["results"][0]["externalCustomerId"] == other
+
+
+def test_email_with_one_customer_goes_straight_to_the_card(dashboard_env, app_test):
+    at = _card(app_test, "  Dana.Reyes@Example.com ")
+    assert not at.radio
+    assert at.subheader[0].value == "Dana Reyes"
+
+
+def test_refresh_invalidates_the_cache_and_refetches(dashboard_env, app_test, sandbox):
+    at = _card(app_test, KNOWN["reference"])
+    before = sandbox.stats()["requests"]
+    at.run()  # a plain rerun is served from the cache
+    assert sandbox.stats()["requests"] == before
+    at.button(key="card_refresh").click().run()
+    assert_clean(at)
+    assert sandbox.stats()["requests"] > before
+    assert at.subheader[0].value == "Dana Reyes"
+
+
+def test_unreachable_ordergroove_is_a_friendly_error(dashboard_env, monkeypatch, app_test):
+    monkeypatch.setenv("ORDERGROOVE_BASE_URL", "http://127.0.0.1:9")  # discard port: refused
+    monkeypatch.setenv("OGTK_UPSTREAM_MAX_RETRIES", "0")
+    at = _card(app_test, KNOWN["reference"])
+    assert len(at.error) == 1
+    assert "could not be reached" in at.error[0].value and "sandbox" in at.error[0].value
+    assert not at.code
