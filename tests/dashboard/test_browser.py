@@ -1,6 +1,7 @@
 """A real browser: `streamlit run` against a seeded data dir, one headless Chromium screenshot per page.
 
-Needs Debian's ``chromium`` package (``apt-get install -y chromium``); skipped with a reason when
+Needs Debian's ``chromium`` package (``apt-get install -y chromium``), driven by Playwright (which
+waits for the page's own content instead of guessing a time budget); skipped with a reason when
 ``/usr/bin/chromium`` is absent. Screenshots land in ``var/screenshots/<page>.png``.
 """
 
@@ -28,7 +29,7 @@ PAGES = {
     "operations": ("operations", "Recent errors"),
 }
 MIN_PNG_BYTES = 40_000  # blank: ~7 KB; banner and sidebar only: ~35 KB; a rendered page: 80 KB+
-BUDGET_MS = 30_000
+RENDER_TIMEOUT_MS = 60_000
 
 pytestmark = pytest.mark.browser
 
@@ -76,38 +77,28 @@ def streamlit_server(seeded, sandbox, tmp_path):
         log.close()
 
 
-def _chromium(profile: Path, budget_ms: int, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={profile}", f"--virtual-time-budget={budget_ms}", "--window-size=1400,1000",
-         *args],
-        check=True, timeout=120, capture_output=True)
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-def test_screenshot_of_each_page(streamlit_server, tmp_path):
+def test_screenshot_of_each_page(streamlit_server):
     if not CHROMIUM.exists():
         pytest.skip("headless Chromium not installed: apt-get install -y chromium (Debian package)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (test extra) drives Chromium")
     SHOTS.mkdir(parents=True, exist_ok=True)
-    profile = tmp_path / "chromium"
-    # Streamlit renders over a websocket, which Chromium's virtual time does not wait for, so a
-    # page's first (cold) render can be captured half-done. Load each page until its DOM shows
-    # the last section (which also warms the server), then screenshot, retrying a blank capture.
-    for name, (path, marker) in PAGES.items():
-        url = f"{streamlit_server}/{path}"
-        rendered = False
-        for _attempt in range(4):
-            rendered = marker in _chromium(profile, BUDGET_MS, "--dump-dom", url).stdout.decode()
-            if rendered:
-                break
-        assert rendered, f"{name}: {marker!r} never appeared"
-        shot = SHOTS / f"{name}.png"
-        size = 0
-        for _attempt in range(5):
-            shot.unlink(missing_ok=True)
-            _chromium(profile, BUDGET_MS, f"--screenshot={shot}", url)
-            size = shot.stat().st_size if shot.exists() else 0
-            if size > MIN_PNG_BYTES:
-                break
-        assert shot.exists(), name
-        assert size > MIN_PNG_BYTES, (name, size)
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 2200})
+            for name, (path, marker) in PAGES.items():
+                page.goto(f"{streamlit_server}/{path}")
+                # Streamlit renders over a websocket: wait for the page's last section, then for
+                # the script run to finish (the "running" indicator disappears).
+                page.get_by_text(marker).first.wait_for(timeout=RENDER_TIMEOUT_MS)
+                page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=RENDER_TIMEOUT_MS)
+                assert page.locator('[data-testid="stException"]').count() == 0, name
+                shot = SHOTS / f"{name}.png"
+                page.screenshot(path=str(shot), full_page=True)
+                assert shot.stat().st_size > MIN_PNG_BYTES, (name, shot.stat().st_size)
+        finally:
+            browser.close()
