@@ -30,6 +30,8 @@ PAGES = {
 }
 MIN_PNG_BYTES = 40_000  # blank: ~7 KB; banner and sidebar only: ~35 KB; a rendered page: 80 KB+
 RENDER_TIMEOUT_MS = 60_000
+SETTLE_MS = 500
+NO_SKELETONS = "() => document.querySelectorAll('[data-testid=\"stSkeleton\"]').length === 0"
 
 pytestmark = pytest.mark.browser
 
@@ -96,6 +98,8 @@ def test_screenshot_of_each_page(streamlit_server):
                 # the script run to finish (the "running" indicator disappears).
                 page.get_by_text(marker).first.wait_for(timeout=RENDER_TIMEOUT_MS)
                 page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=RENDER_TIMEOUT_MS)
+                page.wait_for_function(NO_SKELETONS, timeout=RENDER_TIMEOUT_MS)
+                page.wait_for_timeout(SETTLE_MS)  # let the fade-in of freshly rendered elements end
                 assert page.locator('[data-testid="stException"]').count() == 0, name
                 shot = SHOTS / f"{name}.png"
                 page.screenshot(path=str(shot), full_page=True)
