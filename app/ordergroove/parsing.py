@@ -55,13 +55,9 @@ def parse_text(value: Any) -> str:
 
 
 def parse_int(value: Any) -> int | None:
-    if is_null(value) or isinstance(value, bool):
-        return None
-    try:
-        number = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        return None
-    if not number.is_finite() or number != number.to_integral_value():
+    """``2``, ``"2"``, ``2.0`` → ``2``; fractions and garbage → ``None``."""
+    number = parse_decimal(value)
+    if number is None or number != number.to_integral_value():
         return None
     return int(number)
 
