@@ -1,0 +1,252 @@
+"""``make bench`` (``python -m app.bench``): the performance table of CONTRACT section 7, in one run.
+
+Starts the sandbox with injected latency and the API under gunicorn on loopback (fresh temporary
+data directories, a signing key, a generous replay window so one pre-signed request can be
+replayed by wrk), measures warm and cold DETAILED lookups, throughput at 16 concurrent clients
+for the gunicorn.conf.py defaults and a few other worker/thread settings, link-health query time
+over a million events, and profiles the warm path. Prints one table, writes var/bench/report.md,
+var/bench/latency.png and var/bench/profile.{txt,html}, and regenerates the README's
+performance section.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)  # the in-process app uses the in-memory registry
+
+from ..sandbox.data import KNOWN  # noqa: E402
+from ..simulate import new_signing_key  # noqa: E402
+from . import measure, report  # noqa: E402
+from .loadgen import ensure_wrk, python_load, run_wrk  # noqa: E402
+from .processes import ROOT, ApiProcess, SandboxProcess  # noqa: E402
+
+OUT = ROOT / "var" / "bench"
+REPLAY_WINDOW_S = 86400  # one pre-signed request stays valid for the whole run
+DEFAULT_SWEEP = "sync:2,sync:3,gthread:2:4,gthread:2:16,gthread:3:16,gthread:5:16"
+
+
+def say(text: str) -> None:
+    print(f"[bench] {text}", flush=True)
+
+
+def parse_sweep(text: str) -> list[tuple[str, int, int]]:
+    """``"sync:3,gthread:2:4"`` → [("sync", 3, 1), ("gthread", 2, 4)]."""
+    configs = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        parts = item.split(":")
+        kind, workers = parts[0], int(parts[1])
+        threads = int(parts[2]) if len(parts) > 2 else 1
+        if kind not in ("sync", "gthread"):
+            raise argparse.ArgumentTypeError(f"unknown worker class {kind!r} (sync or gthread)")
+        configs.append((kind, workers, threads))
+    return configs
+
+
+def config_label(kind: str, workers: int, threads: int) -> str:
+    return f"{kind}, {workers} workers" + (f" × {threads} threads" if kind == "gthread" else "")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m app.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--latency-ms", type=float, default=50.0, help="sandbox latency per request (default 50)")
+    parser.add_argument("--requests", type=int, default=2000, help="warm in-process lookups timed")
+    parser.add_argument("--seconds", type=float, default=10.0, help="wrk duration of the default-settings runs")
+    parser.add_argument("--sweep-seconds", type=float, default=6.0, help="wrk duration per swept setting")
+    parser.add_argument("--sweep", type=parse_sweep, default=parse_sweep(DEFAULT_SWEEP),
+                        help=f"gunicorn settings to try, kind:workers[:threads] (default {DEFAULT_SWEEP}; '' skips)")
+    parser.add_argument("--cold-runs", type=int, default=7)
+    parser.add_argument("--events", type=int, default=1_000_000, help="events for the link-health timing (0 skips)")
+    parser.add_argument("--profile-lookups", type=int, default=1500)
+    parser.add_argument("--customer", default=KNOWN["bench"], help="customer of the warm lookups")
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--no-readme", action="store_true", help="do not regenerate README's performance section")
+    parser.add_argument("--readme-only", action="store_true",
+                        help="only regenerate README's section from the last report.md and soak.md")
+    args = parser.parse_args(argv)
+    if args.readme_only:
+        last = args.out / "report.md"
+        regenerate_readme(last.read_text() if last.exists() else "", None, args.out)
+        return 0
+
+    started = time.perf_counter()
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="ogtk-bench-"))
+    key = new_signing_key()
+    results: dict[str, Any] = {"latency_ms": args.latency_ms, "machine": measure.machine(), "notes": []}
+    payload = measure.detailed_payload(args.customer)
+    wrk = ensure_wrk(say=say)
+    load_before = os.getloadavg()[0]
+    try:
+        with SandboxProcess(latency_ms=args.latency_ms, log_path=work / "sandbox.log") as sandbox:
+            say(f"sandbox on {sandbox.base_url}, {args.latency_ms:g} ms injected per request")
+            results["rtt_measured_ms"] = measure.upstream_rtt_ms(sandbox.base_url, sandbox.api_key, args.customer)
+            in_process(args, results, sandbox, key, payload, work, out)
+            over_gunicorn(args, results, sandbox, key, payload, work, wrk)
+        if args.events:
+            say(f"link-health queries over {args.events:,} events …")
+            results["link_health"] = measure.link_health(out, args.events, say=say)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    results["notes"].append(
+        f"1-minute load average {load_before:.1f} before and {os.getloadavg()[0]:.1f} after the run on "
+        f"{os.cpu_count()} CPUs: other processes on the machine share the CPUs with the server and wrk, "
+        "so throughput numbers vary between runs")
+    markdown = report.bench_markdown(results)
+    (out / "report.md").write_text(markdown)
+    chart = report.latency_chart(out / "latency.png", results)
+    print()
+    print(report.format_table(report.bench_rows(results)))
+    if results.get("sweep"):
+        print()
+        print(report.format_table(report.sweep_rows(results["sweep"]), header=("gunicorn setting", "Throughput", "Latency")))
+    if results.get("profile"):
+        p = results["profile"]
+        print(f"\nWarm path profile ({p.lookups:,} lookups; full report {p.text_path}):")
+        print("  our modules, with the library calls below them:")
+        for name, share in p.top_module[:6]:
+            print(f"    {share:6.1%}  {name}")
+        print("  our functions, with the library calls below them:")
+        for name, share in p.top_app[:8]:
+            print(f"    {share:6.1%}  {name}")
+        print("  hottest frames by self time:")
+        for name, share in p.top_self[:8]:
+            print(f"    {share:6.1%}  {name}")
+    for note in results["notes"]:
+        print(f"note: {note}")
+    print(f"\nwrote {out / 'report.md'}" + (f", {chart}" if chart else "") + f" in {time.perf_counter() - started:.0f} s")
+    if not args.no_readme:
+        regenerate_readme(markdown, results["machine"], out)
+    return 0
+
+
+def in_process(args, results: dict, sandbox: SandboxProcess, key: str, payload: dict, work: Path, out: Path) -> None:
+    from .. import create_app
+    from .profile import profile_warm
+
+    app = create_app({
+        "ORDERGROOVE_BASE_URL": sandbox.base_url, "ORDERGROOVE_API_KEY": sandbox.api_key,
+        "GLADLY_SIGNING_KEY": key, "GLADLY_REPLAY_WINDOW_S": REPLAY_WINDOW_S,
+        "OGTK_DATA_DIR": str(measure.fresh_dir(work / "inproc")),
+    })
+    services = app.extensions["ogtk"]
+    bench = measure.InProcess(app, key)
+    try:
+        say("cold DETAILED lookups in-process (cache cleared before each) …")
+        results["cold_inproc"] = measure.cold_runs(
+            lambda: bench.lookup(payload).status_code, services.fetcher.cache.clear, sandbox.stats, args.cold_runs)
+        bench.timed(payload, 50)  # warm up code paths, connections and the page cache
+        say(f"{args.requests:,} warm DETAILED lookups in-process …")
+        before = sandbox.stats()
+        seconds = bench.timed(payload, args.requests)
+        results["inproc_upstream_per_warm"] = measure.upstream_delta(before, sandbox.stats()) / args.requests
+        results["inproc_warm"] = measure.summarize_ms(seconds)
+        results["inproc_samples_ms"] = [s * 1000 for s in seconds]
+        if args.profile_lookups:
+            say(f"profiling {args.profile_lookups:,} warm lookups with pyinstrument …")
+            results["profile"] = profile_warm(lambda n: bench.presign(payload, n), bench.send_all,
+                                              args.profile_lookups, out)
+    finally:
+        services.close()
+
+
+def over_gunicorn(args, results: dict, sandbox: SandboxProcess, key: str, payload: dict, work: Path,
+                  wrk: str | None) -> None:
+    import diskcache
+
+    def load(api: ApiProcess, connections: int, seconds: float):
+        body, headers = measure.signed_request(key, payload)
+        if wrk:
+            return run_wrk(wrk, api.lookup_url, body, headers, connections=connections,
+                           threads=2 if connections > 1 else 1, seconds=seconds, workdir=work)
+        return python_load(api.lookup_url, body, headers, connections=connections, seconds=seconds)
+
+    def start(name: str, **options) -> ApiProcess:
+        return ApiProcess(sandbox_url=sandbox.base_url, data_dir=measure.fresh_dir(work / name), signing_key=key,
+                          log_path=work / f"{name}.log", env={"GLADLY_REPLAY_WINDOW_S": REPLAY_WINDOW_S}, **options)
+
+    def warm(api: ApiProcess) -> int:
+        import requests
+
+        body, headers = measure.signed_request(key, payload)
+        return requests.post(api.lookup_url, data=body, headers=headers, timeout=10).status_code
+
+    if not wrk:
+        results["notes"].append("wrk unavailable: throughput measured with the Python thread load generator "
+                                "(GIL-bound, understates the server)")
+    defaults = "gunicorn.conf.py defaults"
+    say(f"API under gunicorn with {defaults} …")
+    with start("defaults") as api:
+        api.wait_workers(1)
+        results["default_config"] = gunicorn_defaults()
+        if warm(api) != 200:
+            raise RuntimeError("warm-up lookup through gunicorn failed")
+        cache = diskcache.Cache(str(api.data_dir / "cache"))
+        try:
+            say("cold DETAILED lookups through gunicorn …")
+            results["cold_gunicorn"] = measure.cold_runs(lambda: warm(api), cache.clear, sandbox.stats, args.cold_runs)
+        finally:
+            cache.close()
+        load(api, 16, 2)  # warm every worker's connections and cache pages
+        say("single-client warm latency through gunicorn (wrk -c1) …")
+        results["gunicorn_warm"] = load(api, 1, min(args.seconds, 6))
+        say("throughput at 16 concurrent clients (wrk -c16) …")
+        before = sandbox.stats()
+        results["throughput"] = load(api, 16, args.seconds)
+        results["upstream_per_warm_under_load"] = (measure.upstream_delta(before, sandbox.stats())
+                                                   / max(1, results["throughput"].requests))
+    sweep = [{"config": f"defaults: {results['default_config']}", "result": results["throughput"]}]
+    for kind, workers, threads in args.sweep:
+        label = config_label(kind, workers, threads)
+        say(f"trying {label} …")
+        try:
+            with start(f"{kind}-{workers}-{threads}", workers=workers, threads=threads, worker_class=kind) as api:
+                if warm(api) != 200:
+                    raise RuntimeError("warm-up lookup failed")
+                load(api, 16, 1)
+                sweep.append({"config": label, "result": load(api, 16, args.sweep_seconds)})
+        except RuntimeError as exc:
+            results["notes"].append(f"{label}: {str(exc).splitlines()[0]}")
+    results["sweep"] = sweep
+    clean = [item for item in sweep if item["result"].non_2xx == 0 and item["result"].socket_errors == 0] or sweep
+    results["best"] = max(clean, key=lambda item: item["result"].rps)
+
+
+def gunicorn_defaults() -> str:
+    """Worker class, workers and threads that gunicorn.conf.py picks on this machine (clean environment)."""
+    import subprocess
+
+    from .processes import clean_env
+
+    code = ("import runpy; c = runpy.run_path('gunicorn.conf.py'); "
+            "print(c['worker_class'], c['workers'], c['threads'])")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean_env(), capture_output=True,
+                          text=True, timeout=30, check=False)
+    try:
+        kind, workers, threads = done.stdout.split()
+        return config_label(kind, int(workers), int(threads))
+    except ValueError:
+        return "as configured"
+
+
+def regenerate_readme(bench_md: str, machine: dict | None, out: Path) -> None:
+    soak = out / "soak.md"
+    section = report.readme_section(bench_md or None, machine, soak.read_text() if soak.exists() else None)
+    section += "\nDetails (profile, link-health query times, soak checks): `var/bench/report.md`, `var/bench/soak.md`.\n"
+    if report.update_readme(ROOT / "README.md", section):
+        say("README.md performance section regenerated")
+    else:
+        say("README.md has no <!-- performance:start/end --> markers; left untouched")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

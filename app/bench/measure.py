@@ -1,0 +1,204 @@
+"""The individual measurements of ``make bench``: warm and cold lookups, upstream calls, link health.
+
+Each function measures one thing and returns plain numbers; :mod:`app.bench.__main__` runs them
+in order against one sandbox and :mod:`app.bench.report` turns them into the table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import statistics
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import requests
+
+from ..gladly.signing import sign_headers
+from .stats import median, summarize_ms
+
+LOOKUP_PATH = "/gladly/lookup"
+
+
+def detailed_payload(customer_id: str, gladly_id: str = "bench-gladly-profile") -> dict:
+    return {"lookupLevel": "DETAILED", "uniqueMatchRequired": True,
+            "query": {"id": gladly_id, "externalCustomerId": customer_id}}
+
+
+def signed_request(key: str, payload: dict | bytes, *, now: float | None = None,
+                   content_type: str = "application/json", path: str = LOOKUP_PATH) -> tuple[bytes, dict]:
+    """Body bytes and Gladly headers (signature included) for one lookup."""
+    body = payload if isinstance(payload, bytes) else json.dumps(payload, separators=(",", ":")).encode()
+    headers = sign_headers(key, method="POST", path=path, body=body,
+                           headers={"Accept": "application/json", "Content-Type": content_type}, now=now)
+    return body, headers
+
+
+def upstream_delta(before: dict, after: dict) -> int:
+    return int(after.get("requests", 0)) - int(before.get("requests", 0))
+
+
+# --- in process ---------------------------------------------------------------------------------
+
+@dataclass
+class InProcess:
+    """A Flask test client over ``create_app`` that sends signed lookups.
+
+    >>> bench = InProcess(app, key="k")
+    >>> bench.lookup(detailed_payload("7781203344")).status_code
+    """
+
+    app: Any
+    key: str
+
+    def __post_init__(self) -> None:
+        self.client = self.app.test_client()
+
+    def lookup(self, payload: dict):
+        body, headers = signed_request(self.key, payload)
+        return self.client.post(LOOKUP_PATH, data=body, headers=headers)
+
+    def presign(self, payload: dict, n: int) -> list[tuple[bytes, dict]]:
+        return [signed_request(self.key, payload) for _ in range(n)]
+
+    def send_all(self, prepared: list[tuple[bytes, dict]]) -> int:
+        """Send pre-signed lookups (nothing but the API in the loop: for the profiler); returns non-200s."""
+        return sum(self.client.post(LOOKUP_PATH, data=body, headers=headers).status_code != 200
+                   for body, headers in prepared)
+
+    def timed(self, payload: dict, n: int, *, expect: int = 200) -> list[float]:
+        """Seconds per lookup for ``n`` lookups; signing happens outside the timed part."""
+        seconds: list[float] = []
+        bad = 0
+        for _ in range(n):
+            body, headers = signed_request(self.key, payload)
+            started = time.perf_counter()
+            response = self.client.post(LOOKUP_PATH, data=body, headers=headers)
+            seconds.append(time.perf_counter() - started)
+            bad += response.status_code != expect
+        if bad:
+            raise RuntimeError(f"{bad} of {n} in-process lookups did not answer {expect}")
+        return seconds
+
+
+def cold_runs(send: Callable[[], int], clear: Callable[[], Any], sandbox_stats: Callable[[], dict],
+              runs: int) -> dict[str, Any]:
+    """Median cold latency (cache cleared before each run) and upstream requests per cold/warm lookup."""
+    cold_s, cold_calls, warm_calls = [], [], []
+    for _ in range(runs):
+        clear()
+        before = sandbox_stats()
+        started = time.perf_counter()
+        status = send()
+        cold_s.append(time.perf_counter() - started)
+        middle = sandbox_stats()
+        if status != 200:
+            raise RuntimeError(f"cold lookup answered {status}")
+        send()
+        after = sandbox_stats()
+        cold_calls.append(upstream_delta(before, middle))
+        warm_calls.append(upstream_delta(middle, after))
+    return {
+        "runs": runs,
+        "median_ms": median(cold_s) * 1000,
+        "all_ms": [s * 1000 for s in cold_s],
+        "upstream_cold": statistics.median(cold_calls),
+        "upstream_warm": statistics.median(warm_calls),
+    }
+
+
+def upstream_rtt_ms(base_url: str, api_key: str, customer_id: str, n: int = 15) -> float:
+    """Median time of one direct sandbox request (injected latency plus loopback HTTP)."""
+    session = requests.Session()
+    url = f"{base_url}/customers/{customer_id}/"
+    times = []
+    for _ in range(n):
+        started = time.perf_counter()
+        session.get(url, headers={"x-api-key": api_key}, timeout=10).raise_for_status()
+        times.append(time.perf_counter() - started)
+    return median(times) * 1000
+
+
+def warm_latency(bench: InProcess, payload: dict, n: int) -> dict[str, float]:
+    return summarize_ms(bench.timed(payload, n))
+
+
+# --- link health over a large event store -------------------------------------------------------
+
+def _events_fingerprint() -> str:
+    """Changes when the event schema or the synthetic generator changes (the cached DB is rebuilt)."""
+    from .. import events
+
+    digest = hashlib.sha256()
+    for name in ("store.py", "synthetic.py", "model.py"):
+        path = Path(events.__file__).with_name(name)
+        if path.exists():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def link_health(cache_dir: Path, n: int, *, say: Callable[[str], None] = print) -> dict[str, Any]:
+    """Seed (or reuse) an ``n``-event store under ``cache_dir`` and time every link-health query."""
+    from ..events import EventStore, measure_queries, seed_synthetic_events
+
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    fingerprint = _events_fingerprint()
+    db = cache_dir / f"events-{n}.sqlite3"
+    meta_path = db.with_suffix(".json")
+    meta: dict[str, Any] = {}
+    if db.exists() and meta_path.exists():
+        try:
+            meta = json.loads(meta_path.read_text())
+        except ValueError:
+            meta = {}
+    seeded_s = None
+    if meta.get("fingerprint") != fingerprint or meta.get("n") != n:
+        for stale in cache_dir.glob(f"events-{n}.sqlite3*"):
+            stale.unlink()
+        say(f"seeding {n:,} synthetic events into {db} (cached for the next runs) …")
+        now = datetime.now(timezone.utc)
+        store = EventStore(db)
+        started = time.perf_counter()
+        seed_synthetic_events(store, n, seed=0, now=now)
+        seeded_s = time.perf_counter() - started
+        store.close()
+        meta = {"fingerprint": fingerprint, "n": n, "now": now.isoformat(), "seed_seconds": seeded_s}
+        meta_path.write_text(json.dumps(meta))
+    else:
+        say(f"reusing the seeded event store {db}")
+    now = datetime.fromisoformat(meta["now"])
+    store = EventStore(db)
+    try:
+        count = store.count()
+        first = measure_queries(store, now=now)  # cold-ish: right after opening the file
+        timings = measure_queries(store, now=now)  # as a running dashboard sees them
+    finally:
+        store.close()
+    return {"events": count, "queries_s": timings, "first_pass_s": first, "seed_s": seeded_s or meta.get("seed_seconds"),
+            "db_bytes": db.stat().st_size}
+
+
+def fresh_dir(path: Path) -> Path:
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
+
+
+def machine() -> dict[str, str]:
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import platform
+
+    return {"nproc": str(os.cpu_count() or "?"), "cpu": model, "python": platform.python_version(),
+            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}

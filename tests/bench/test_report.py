@@ -1,0 +1,46 @@
+"""The generated table and the README's performance section."""
+
+from app.bench.loadgen import LoadResult
+from app.bench.report import END, START, bench_rows, format_table, readme_section, update_readme
+
+
+def load(rps_requests, non_2xx=0):
+    return LoadResult("wrk", 16, 1.0, rps_requests, non_2xx, 0, 1.0, 2.0, 3.0, 4.0, 5.0)
+
+
+def test_format_table_pads_columns():
+    table = format_table([("a", "1", "x"), ("longer name", "22", "y")])
+    lines = table.splitlines()
+    assert lines[0].startswith("| Measurement ")
+    assert len({len(line) for line in lines}) == 1
+
+
+def test_bench_rows_judge_targets():
+    results = {"latency_ms": 50.0, "default_config": "gthread", "throughput": load(1200),
+               "cold_inproc": {"runs": 5, "median_ms": 150.0, "upstream_cold": 10, "upstream_warm": 0},
+               "link_health": {"events": 1_000_000, "queries_s": {"summary": 1.2, "trend": 0.1}}}
+    rows = {row[0].split(",")[0]: row for row in bench_rows(results)}
+    assert "✅" in rows["Throughput"][2]
+    cold = next(row for row in bench_rows(results) if row[0].startswith("Cold"))
+    assert "3.00×" in cold[1] and "❌" in cold[2]
+    health = next(row for row in bench_rows(results) if row[0].startswith("Link-health"))
+    assert "1200 ms (summary)" in health[1] and "❌" in health[2]
+
+
+def test_update_readme_replaces_only_between_markers(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Title\n\nintro\n{START}\nold text\n{END}\n\n## After\n")
+    section = readme_section("# Benchmark\n\nMachine: x.\n\n## Sweep\n\ntable\n", None, "# Soak\n\nall good\n")
+    assert update_readme(readme, section)
+    text = readme.read_text()
+    assert text.startswith("# Title\n\nintro\n")
+    assert text.endswith(f"{END}\n\n## After\n")
+    assert "old text" not in text
+    assert "## Performance and resilience" in text and "### Sweep" in text and "all good" in text
+
+
+def test_update_readme_without_markers_leaves_file(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# Title\n")
+    assert not update_readme(readme, "x")
+    assert readme.read_text() == "# Title\n"
