@@ -59,10 +59,11 @@ class LookupService:
         return self._basic(request, deadline, stats)
 
     def _candidates(self, request: LookupRequest, deadline: Deadline, stats: FetchStats) -> list:
+        """BASIC matching, and DETAILED without an id: the id's customer, else the email search."""
         if request.external_customer_id:
             customer = self.fetcher.customer(request.external_customer_id, deadline=deadline, stats=stats)
-            if customer is not None or request.level == "DETAILED":
-                return [customer] if customer is not None else []
+            if customer is not None:
+                return [customer]
             # BASIC with an unknown id: fall back to the emails Gladly sent along.
         if request.emails:
             return self.fetcher.find_by_emails(request.emails, deadline=deadline, stats=stats)
@@ -82,14 +83,19 @@ class LookupService:
         )
 
     def _detailed(self, request: LookupRequest, deadline: Deadline, stats: FetchStats) -> LookupResult:
-        candidates = self._candidates(request, deadline, stats)
-        if not candidates:
-            return LookupResult(UNMATCHED, stale=bool(stats.stale))
-        if len(candidates) > 1 and request.unique_match_required:
-            return LookupResult(AMBIGUOUS, stale=bool(stats.stale))
-        chosen = candidates[0]
-        profile = self.fetcher.profile(chosen.merchant_user_id, deadline=deadline, stats=stats)
-        if profile is None:  # deleted between the search and the fetch
+        if request.external_customer_id:
+            # The id is the whole match: fetch the profile straight away (customer and
+            # subscriptions in one round trip) instead of checking the customer first.
+            profile = self.fetcher.profile(request.external_customer_id, deadline=deadline, stats=stats)
+        else:
+            candidates = self._candidates(request, deadline, stats)
+            if len(candidates) > 1 and request.unique_match_required:
+                return LookupResult(AMBIGUOUS, stale=bool(stats.stale))
+            profile = (
+                self.fetcher.profile(candidates[0].merchant_user_id, deadline=deadline, stats=stats)
+                if candidates else None
+            )
+        if profile is None:  # unknown id, no email match, or deleted between search and fetch
             return LookupResult(UNMATCHED, stale=bool(stats.stale))
         return LookupResult(
             MATCHED,

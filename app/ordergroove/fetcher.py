@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +24,9 @@ from .errors import NotFound, OrdergrooveError
 from .models import Customer, CustomerProfile, Order, Product, Subscription
 
 log = logging.getLogger(__name__)
+
+#: parsed cache entries kept per process (a few per customer; bounded, least recently used out)
+PARSED_MEMO_SIZE = 4096
 
 
 class FetchStats:
@@ -91,6 +95,8 @@ class ProfileFetcher:
         self.cache = cache
         self.timezone = timezone or getattr(client, "timezone", None) or ZoneInfo("UTC")
         self.max_in_flight = max(1, int(max_in_flight))
+        self._parsed: OrderedDict[tuple[str, str], tuple[Any, Any]] = OrderedDict()
+        self._parsed_lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings) -> "ProfileFetcher":
@@ -201,7 +207,7 @@ class ProfileFetcher:
             return None
         if isinstance(customer_result, OrdergrooveError):
             raise customer_result
-        customer = self._parse_customer(customer_result.value)
+        customer = self._memo("customer", cid, customer_result, self._parse_customer)
         if customer is None:
             return None
         if isinstance(subs_result, NotFound):
@@ -209,7 +215,7 @@ class ProfileFetcher:
         elif isinstance(subs_result, OrdergrooveError):
             raise subs_result
         used = [customer_result, subs_result]
-        subscriptions = self._parse_subscriptions(subs_result.value)
+        subscriptions = self._memo("subscriptions", cid, subs_result, self._parse_subscriptions)
 
         live = [s for s in subscriptions if s.live]
         product_ids = list(dict.fromkeys(s.product for s in subscriptions if s.product))
@@ -233,11 +239,13 @@ class ProfileFetcher:
                 continue
             used.append(outcome)
             if job.kind == "orders":
-                place = self._earliest_place(outcome.value, job.key)
+                place = self._memo("orders", job.key, outcome,
+                                   lambda raw, sid=job.key: self._earliest_place(raw, sid))
                 if place is not None:
                     next_orders[job.key] = place
             else:
-                product = self._parse_product(outcome.value, job.key)
+                product = self._memo("product", job.key, outcome,
+                                     lambda raw, pid=job.key: self._parse_product(raw, pid))
                 if product is not None:
                     products[job.key] = product
 
@@ -252,6 +260,24 @@ class ProfileFetcher:
 
     # -- parsing (a bad record is skipped, never fatal) ----------------------------------------
 
+    def _memo(self, kind: str, key: str, result: CacheResult, parse: Callable[[Any], Any]) -> Any:
+        """Parse a cached answer once per process. Re-parsing the same JSON on every warm lookup
+        was the largest cost of the warm path; comparing it with the JSON parsed last time is
+        done in C and is far cheaper, and it can never hand out a parse of other data."""
+        memo_key = (kind, key)
+        with self._parsed_lock:
+            remembered = self._parsed.get(memo_key)
+            if remembered is not None and remembered[0] == result.value:
+                self._parsed.move_to_end(memo_key)
+                return remembered[1]
+        value = parse(result.value)
+        with self._parsed_lock:
+            self._parsed[memo_key] = (result.value, value)
+            self._parsed.move_to_end(memo_key)
+            while len(self._parsed) > PARSED_MEMO_SIZE:
+                self._parsed.popitem(last=False)
+        return value
+
     def _parse_customer(self, raw: Any) -> Customer | None:
         if not isinstance(raw, dict):
             log.warning("Ordergroove customer record is not an object; skipped")
@@ -263,7 +289,7 @@ class ProfileFetcher:
                         raw.get("id"))
             return None
 
-    def _parse_subscriptions(self, raw: Any) -> list[Subscription]:
+    def _parse_subscriptions(self, raw: Any) -> tuple[Subscription, ...]:
         parsed: dict[str, Subscription] = {}
         for record in raw if isinstance(raw, list) else [raw]:
             if not isinstance(record, dict):
@@ -274,7 +300,7 @@ class ProfileFetcher:
                 log.warning("Ordergroove subscription record without a usable public_id skipped")
                 continue
             parsed.setdefault(sub.public_id, sub)
-        return list(parsed.values())
+        return tuple(parsed.values())
 
     def _parse_product(self, raw: Any, product_id: str) -> Product | None:
         if not isinstance(raw, dict):

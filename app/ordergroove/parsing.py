@@ -7,13 +7,15 @@ value or ``None``; none of them raises. A single bad field must never fail a loo
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from functools import lru_cache
+from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
 _NULLS = {"", "null", "none", "nil"}
-_DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S.%f")
+#: forms ``datetime.fromisoformat`` refuses but Ordergroove-ish payloads may still carry
+_LOOSE_DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y-%m-%d")
 
 
 def is_null(value: Any) -> bool:
@@ -88,22 +90,26 @@ def parse_datetime(value: Any, tz: ZoneInfo) -> datetime | None:
             return None
     if not isinstance(value, str):
         return None
-    text = value.strip()
-    parsed: datetime | None = None
-    for fmt in _DATETIME_FORMATS:
-        try:
-            parsed = datetime.strptime(text, fmt)
-            break
-        except ValueError:
-            continue
-    if parsed is None:
-        try:
-            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
+    return _parse_datetime_text(value.strip(), tz)
+
+
+@lru_cache(maxsize=8192)
+def _parse_datetime_text(text: str, tz: ZoneInfo) -> datetime | None:
+    """Memoised: the same timestamps come back from the cache on every warm lookup, and
+    parsing them was the largest cost of the warm path. ``fromisoformat`` (fast, and it reads
+    ``YYYY-MM-DD HH:MM:SS``, bare dates and offsets) first; ``strptime`` for looser forms."""
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        parsed = None
+        for fmt in _LOOSE_DATETIME_FORMATS:
             try:
-                parsed = datetime.combine(date.fromisoformat(text), datetime.min.time())
+                parsed = datetime.strptime(text, fmt)
+                break
             except ValueError:
-                return None
+                continue
+        if parsed is None:
+            return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
     return parsed.astimezone(timezone.utc)

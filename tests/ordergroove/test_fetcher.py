@@ -189,6 +189,16 @@ def test_invalidate_refetches_the_customer_but_not_products(fetcher, mocked):
     assert stats.upstream_calls == 3 and stats.cache_hits == 2
 
 
+def test_refetched_data_is_parsed_again_not_served_from_the_parse_memo(fetcher, mocked):
+    mock_dana(mocked)
+    before = fetcher.profile("7781203344", deadline=Deadline(4))
+    fetcher.invalidate("7781203344")
+    mocked.replace(responses.GET, f"{BASE}/customers/7781203344/", json={**DANA, "first_name": "Danielle"})
+    after = fetcher.profile("7781203344", deadline=Deadline(4))
+    assert before.customer.full_name == "Dana Reyes"
+    assert after.customer.full_name == "Danielle Reyes"
+
+
 def test_unparsable_records_are_skipped_and_logged_without_email(fetcher, mocked, caplog):
     mocked.get(f"{BASE}/customers/7781203344/", json=DANA)
     mocked.get(f"{BASE}/subscriptions/", json=page(ACTIVE, {"customer": "7781203344", "live": True}, ACTIVE))
