@@ -88,3 +88,13 @@ def test_gunicorn_exits_non_zero_when_unauthenticated(tmp_path, sandbox):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert "GLADLY_SIGNING_KEY" in result.stderr
+
+
+def test_connection_stays_usable_after_a_413(served):
+    base, _ = served
+    session = requests.Session()
+    oversized = session.post(f"{base}/gladly/lookup", data=b"x" * (2 * 1024 * 1024),
+                             headers={"Content-Type": "application/json"}, timeout=10)
+    assert oversized.status_code == 413
+    gladly = GladlyClient(f"{base}/gladly/lookup", signing_key=SIGNING_KEY, session=session)
+    assert gladly.lookup(detailed(KNOWN["reference"])).status == 200

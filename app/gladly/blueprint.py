@@ -143,6 +143,27 @@ def _log_line(correlation_id: str | None, level: str, outcome: str, started: flo
     return json.dumps(line, separators=(",", ":"))
 
 
+#: An oversized body is read and thrown away up to this much, so the keep-alive connection stays
+#: usable for the client's next request; past it the server drops the connection.
+DISCARD_LIMIT_BYTES = 16 * 1024 * 1024
+
+
+def _discard_unread_body() -> None:
+    stream = request.environ.get("wsgi.input")
+    length = request.content_length
+    if stream is None or (length is None and not request.environ.get("wsgi.input_terminated")):
+        return  # without a length or a terminated stream, reading could block: let it drop
+    left = DISCARD_LIMIT_BYTES if length is None else min(length, DISCARD_LIMIT_BYTES)
+    try:
+        while left > 0:
+            chunk = stream.read(min(65536, left))
+            if not chunk:
+                break
+            left -= len(chunk)
+    except OSError:  # the client went away: nothing left to keep alive
+        pass
+
+
 @bp.app_errorhandler(HTTPException)
 def http_error(exc: HTTPException) -> Response:
     """405, 413, 404 … as JSON bodies, like every other error of this API."""
@@ -150,6 +171,8 @@ def http_error(exc: HTTPException) -> Response:
     code = codes.get(exc.code or 500, (exc.name or "error").lower().replace(" ", "_"))
     if request.path == "/gladly/lookup":
         metrics.LOOKUPS.labels(level="unknown", outcome="invalid").inc()
+    if exc.code == 413:
+        _discard_unread_body()
     response = error_response(exc.code or 500, code, exc.description or exc.name)
     if getattr(exc, "valid_methods", None):
         response.headers["Allow"] = ", ".join(exc.valid_methods)
