@@ -1,9 +1,10 @@
 """Gunicorn settings for the lookup API (read automatically from the repo root).
 
 Threaded workers: a lookup mostly waits on Ordergroove, so threads keep a worker useful while
-one request waits. The worker timeout sits well above OGTK_LOOKUP_DEADLINE_S (a lookup gives up
-by then), so only a truly stuck worker is recycled. Prometheus runs in multiprocess mode with its
-files under OGTK_DATA_DIR, so /metrics adds up every worker.
+one request waits (with Ordergroove hanging, every thread holds a lookup for up to the deadline).
+The worker timeout sits well above OGTK_LOOKUP_DEADLINE_S (a lookup gives up by then), so only a
+truly stuck worker is recycled. Prometheus runs in multiprocess mode so /metrics adds up every
+worker; its files live outside OGTK_DATA_DIR (see app.settings.default_metrics_dir).
 """
 
 import multiprocessing
@@ -12,9 +13,11 @@ import shutil
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from app.settings import Settings, SettingsError, default_metrics_dir  # noqa: E402
+
 _data_dir = Path(os.environ.get("OGTK_DATA_DIR") or "var")
-_prom_dir = _data_dir / "prometheus"
-os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(_prom_dir))
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(default_metrics_dir(_data_dir))
 
 bind = os.environ.get("OGTK_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("OGTK_WORKERS", min(multiprocessing.cpu_count() * 2 + 1, 8)))
@@ -33,9 +36,6 @@ loglevel = os.environ.get("OGTK_LOG_LEVEL", "info")
 
 def on_starting(server):
     """Fail closed in the master, before any worker forks, instead of a restart loop."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from app.settings import Settings, SettingsError
-
     try:
         Settings.from_env().check_api_can_start()
     except SettingsError as exc:
@@ -44,6 +44,10 @@ def on_starting(server):
     prom = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     shutil.rmtree(prom, ignore_errors=True)  # counters restart with the server
     prom.mkdir(parents=True, exist_ok=True)
+
+
+def on_exit(server):
+    shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
 
 
 def child_exit(server, worker):

@@ -7,7 +7,9 @@ never show up in a repr, a log line or an error body.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -16,6 +18,22 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 DEFAULT_BASE_URL = "https://restapi.ordergroove.com"
 #: the key the local sandbox expects by default, sent when no ORDERGROOVE_API_KEY is set for it
 SANDBOX_DEFAULT_API_KEY = "sandbox-key"
+
+
+def default_metrics_dir(data_dir: Path, env: Mapping[str, str] | None = None) -> Path:
+    """Where gunicorn workers keep Prometheus' multiprocess files (``OGTK_METRICS_DIR`` wins).
+
+    Not under the data directory: prometheus-client mmaps these files, so a full data disk
+    would kill workers with SIGBUS and a read-only one would stop the server from starting.
+    Memory-backed ``/dev/shm`` when available, named after the data directory so the dashboard
+    of the same deployment finds the same files.
+    """
+    env = os.environ if env is None else env
+    if env.get("OGTK_METRICS_DIR"):
+        return Path(env["OGTK_METRICS_DIR"])
+    digest = hashlib.sha256(str(Path(data_dir).resolve()).encode()).hexdigest()[:12]
+    base = Path("/dev/shm") if os.access("/dev/shm", os.W_OK) else Path(tempfile.gettempdir())
+    return base / f"ogtk-metrics-{digest}"
 
 
 class SettingsError(ValueError):
@@ -105,6 +123,10 @@ class Settings:
     @property
     def cache_dir(self) -> Path:
         return self.data_dir / "cache"
+
+    @property
+    def metrics_dir(self) -> Path:
+        return default_metrics_dir(self.data_dir)
 
     @property
     def events_db_path(self) -> Path:

@@ -1,4 +1,4 @@
-"""Reads the API's Prometheus multiprocess files (``<OGTK_DATA_DIR>/prometheus``) for the
+"""Reads the API's Prometheus multiprocess files (``Settings.metrics_dir``) for the
 operations page: upstream requests by endpoint and status, their latency, and the cache hit rate.
 
 The files exist only while the API runs under gunicorn (``make run``); without them the page says
@@ -14,7 +14,6 @@ import pandas as pd
 
 from app.metrics import registry_for_scrape
 
-PROMETHEUS_SUBDIR = "prometheus"
 ERROR_STATUSES = ("timeout", "connection_error")
 
 
@@ -25,10 +24,6 @@ class Sample:
     value: float
 
 
-def metrics_dir(data_dir: Path) -> Path:
-    return Path(data_dir) / PROMETHEUS_SUBDIR
-
-
 def has_metrics(directory: Path) -> bool:
     """True when gunicorn workers have written any sample files there."""
     return directory.is_dir() and any(directory.glob("*.db"))
@@ -37,7 +32,7 @@ def has_metrics(directory: Path) -> bool:
 def read_samples(directory: Path) -> list[Sample]:
     """Every sample aggregated over all workers' files in ``directory``.
 
-    >>> samples = read_samples(metrics_dir(settings.data_dir))
+    >>> samples = read_samples(settings.metrics_dir)
     >>> cache_hit_rate(samples)
     """
     registry = registry_for_scrape(str(directory))

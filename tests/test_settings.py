@@ -66,3 +66,15 @@ def test_secrets_never_appear_in_repr():
     for secret in ("og-secret-1", "gl-secret-2", "pw-secret-3", "dash-secret-4"):
         assert secret not in text
     assert s.gladly_signing_key.reveal() == "gl-secret-2"
+
+
+def test_metrics_files_live_outside_the_data_dir_and_are_found_again(tmp_path, monkeypatch):
+    from app.settings import default_metrics_dir
+
+    monkeypatch.delenv("OGTK_METRICS_DIR", raising=False)
+    first = Settings.from_env({**SANDBOX, "OGTK_DATA_DIR": str(tmp_path / "a")}).metrics_dir
+    assert tmp_path not in first.parents
+    assert first == default_metrics_dir(tmp_path / "a")  # what gunicorn.conf.py computes
+    assert first != default_metrics_dir(tmp_path / "b")
+    monkeypatch.setenv("OGTK_METRICS_DIR", str(tmp_path / "m"))
+    assert default_metrics_dir(tmp_path / "a") == tmp_path / "m"

@@ -9,7 +9,7 @@ from dashboard.resources import get_services
 
 services = get_services()
 store, db = services.events, str(services.settings.events_db_path)
-prometheus_dir = upstream.metrics_dir(services.settings.data_dir)
+prometheus_dir = services.settings.metrics_dir
 
 st.title("Operations")
 

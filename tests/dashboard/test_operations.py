@@ -66,7 +66,8 @@ def test_seeded_store_latency_and_errors(seeded, app_test):
     assert set(errors["error_code"]) == {"ordergroove_timeout"}
 
 
-def test_upstream_metrics_from_worker_files(seeded, app_test):
+def test_upstream_metrics_from_worker_files(seeded, app_test, monkeypatch):
+    monkeypatch.setenv("OGTK_METRICS_DIR", str(seeded / "prometheus"))
     write_worker_metrics(seeded / "prometheus")
     at = _page(app_test)
     endpoints = _table(at, "429s").set_index("endpoint")
