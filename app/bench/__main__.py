@@ -12,6 +12,7 @@ performance section.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import shutil
 import sys
@@ -21,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)  # the in-process app uses the in-memory registry
+# In-process lookups would print their per-lookup log line to this terminal; gunicorn runs keep it.
+logging.basicConfig(level=logging.WARNING)
 
 from ..sandbox.data import KNOWN  # noqa: E402
 from ..simulate import new_signing_key  # noqa: E402
@@ -30,7 +33,7 @@ from .processes import ROOT, ApiProcess, SandboxProcess  # noqa: E402
 
 OUT = ROOT / "var" / "bench"
 REPLAY_WINDOW_S = 86400  # one pre-signed request stays valid for the whole run
-DEFAULT_SWEEP = "sync:2,sync:3,gthread:2:4,gthread:2:16,gthread:3:16,gthread:5:16"
+DEFAULT_SWEEP = "sync:3,gthread:3:8,gthread:3:16,gthread:5:4"
 
 
 def say(text: str) -> None:
