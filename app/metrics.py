@@ -38,6 +38,11 @@ UPSTREAM_SECONDS = Histogram(
     "ogtk_upstream_request_seconds", "Latency of one Ordergroove HTTP request.", ["endpoint"],
     buckets=LOOKUP_BUCKETS,
 )
+UPSTREAM_SHORT_CIRCUITS = Counter(
+    "ogtk_upstream_short_circuits_total",
+    "Ordergroove calls not sent because the circuit breaker was open (Ordergroove kept failing).",
+    ["endpoint"],
+)
 CACHE_HITS = Counter("ogtk_cache_hits_total", "Cache reads answered by a fresh entry.", ["kind"])
 CACHE_MISSES = Counter("ogtk_cache_misses_total", "Cache reads that needed Ordergroove.", ["kind"])
 CACHE_STALE = Counter(

@@ -100,6 +100,8 @@ class Settings:
     upstream_max_retries: int = 2
     upstream_max_in_flight: int = 5
     upstream_page_cap: int = 50
+    upstream_breaker_threshold: int = 8  # consecutive failures that open the circuit breaker
+    upstream_breaker_reset_s: float = 5.0  # how long it stays open before one trial call
     # Disk cache: freshness per resource, how long stale data may still be served, 404 memory
     cache_ttl_customer_s: float = 90.0
     cache_ttl_subscriptions_s: float = 90.0
@@ -199,6 +201,8 @@ class Settings:
             "OGTK_UPSTREAM_MAX_RETRIES": ("upstream_max_retries", int, 0),
             "OGTK_UPSTREAM_MAX_IN_FLIGHT": ("upstream_max_in_flight", int, 1),
             "OGTK_UPSTREAM_PAGE_CAP": ("upstream_page_cap", int, 1),
+            "OGTK_UPSTREAM_BREAKER_THRESHOLD": ("upstream_breaker_threshold", int, 1),
+            "OGTK_UPSTREAM_BREAKER_RESET_S": ("upstream_breaker_reset_s", float, 0.1),
             "OGTK_CACHE_TTL_CUSTOMER_S": ("cache_ttl_customer_s", float, 0),
             "OGTK_CACHE_TTL_SUBSCRIPTIONS_S": ("cache_ttl_subscriptions_s", float, 0),
             "OGTK_CACHE_TTL_ORDERS_S": ("cache_ttl_orders_s", float, 0),

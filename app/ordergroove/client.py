@@ -22,6 +22,7 @@ from requests.adapters import HTTPAdapter
 from .. import metrics
 from ..deadline import Deadline
 from ..settings import Secret
+from .breaker import CircuitBreaker
 from .errors import BadRequest, NotFound, OrdergrooveError, RateLimited, Unauthorized, Unavailable
 
 log = logging.getLogger(__name__)
@@ -109,8 +110,10 @@ class OrdergrooveClient:
         sleep: Callable[[float], None] = time.sleep,
         rng: Callable[[], float] = random.random,
         timezone: Any = None,
+        breaker: CircuitBreaker | None = None,
     ):
         self.base_url = base_url.rstrip("/")
+        self.breaker = breaker or CircuitBreaker()
         self._base_parts = urlsplit(self.base_url)
         self._api_key = api_key if isinstance(api_key, Secret) else Secret(str(api_key))
         self.connect_timeout = connect_timeout
@@ -140,6 +143,7 @@ class OrdergrooveClient:
             max_retries=settings.upstream_max_retries,
             page_cap=settings.upstream_page_cap,
             timezone=settings.ordergroove_timezone,
+            breaker=CircuitBreaker(settings.upstream_breaker_threshold, settings.upstream_breaker_reset_s),
         )
         options.update(overrides)
         return cls(settings.ordergroove_base_url, settings.effective_api_key, **options)
@@ -266,6 +270,9 @@ class OrdergrooveClient:
             attempt += 1
             if deadline.remaining() < MIN_ATTEMPT_S:
                 raise Unavailable("deadline reached before Ordergroove answered", endpoint=endpoint)
+            if not self.breaker.allow():
+                metrics.UPSTREAM_SHORT_CIRCUITS.labels(endpoint).inc()
+                raise Unavailable("Ordergroove keeps failing; circuit open, not waiting on it", endpoint=endpoint)
             status: int | None = None
             failure: str | None = None
             response: requests.Response | None = None
@@ -280,6 +287,7 @@ class OrdergrooveClient:
             except requests.exceptions.RequestException:
                 failure = label = "connection_error"
             elapsed = time.perf_counter() - started
+            self.breaker.record(ok=failure is None and status is not None and status < 500)
             metrics.UPSTREAM_REQUESTS.labels(endpoint, label).inc()
             metrics.UPSTREAM_SECONDS.labels(endpoint).observe(elapsed)
             if stats is not None:
