@@ -147,6 +147,11 @@ def in_process(args, results: dict, sandbox: SandboxProcess, key: str, payload: 
         say("cold DETAILED lookups in-process (cache cleared before each) …")
         results["cold_inproc"] = measure.cold_runs(
             lambda: bench.lookup(payload).status_code, services.fetcher.cache.clear, sandbox.stats, args.cold_runs)
+        say("cold-customer DETAILED lookups in-process (customer's entries invalidated, catalogue warm) …")
+        customer_id = payload["query"]["externalCustomerId"]
+        results["cold_customer_inproc"] = measure.cold_runs(
+            lambda: bench.lookup(payload).status_code, lambda: services.fetcher.invalidate(customer_id),
+            sandbox.stats, args.cold_runs)
         bench.timed(payload, 50)  # warm up code paths, connections and the page cache
         say(f"{args.requests:,} warm DETAILED lookups in-process …")
         before = sandbox.stats()
