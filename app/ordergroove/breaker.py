@@ -47,14 +47,18 @@ class CircuitBreaker:
             self._trial_in_flight = True
             return True
 
-    def record(self, *, ok: bool) -> None:
-        """The outcome of a request that was allowed: ``ok`` means Ordergroove answered sanely."""
+    def record(self, *, ok: bool, timed_out: bool = False) -> None:
+        """The outcome of a request that was allowed: ``ok`` means Ordergroove answered sanely.
+
+        A timeout counts double: it held a worker thread for seconds, where a 5xx took
+        milliseconds, so a hanging Ordergroove opens the breaker after half as many calls.
+        """
         with self._lock:
             self._trial_in_flight = False
             if ok:
                 self._failures = 0
                 self._open_until = None
                 return
-            self._failures += 1
+            self._failures += 2 if timed_out else 1
             if self._open_until is not None or self._failures >= self.threshold:
                 self._open_until = self._clock() + self.reset_after_s

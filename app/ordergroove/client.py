@@ -287,7 +287,8 @@ class OrdergrooveClient:
             except requests.exceptions.RequestException:
                 failure = label = "connection_error"
             elapsed = time.perf_counter() - started
-            self.breaker.record(ok=failure is None and status is not None and status < 500)
+            self.breaker.record(ok=failure is None and status is not None and status < 500,
+                                timed_out=failure == "timeout")
             metrics.UPSTREAM_REQUESTS.labels(endpoint, label).inc()
             metrics.UPSTREAM_SECONDS.labels(endpoint).observe(elapsed)
             if stats is not None:

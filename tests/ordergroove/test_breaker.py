@@ -69,13 +69,13 @@ def client():
 def test_client_stops_calling_a_hanging_ordergroove(client):
     with responses.RequestsMock() as mocked:
         mocked.get(URL, body=requests.exceptions.ReadTimeout())
-        for _ in range(3):
+        for _ in range(2):  # threshold 3: two timeouts (counted double) open it
             with pytest.raises(Unavailable):
                 client.customer("42", deadline=Deadline(4))
-        assert len(mocked.calls) == 3
+        assert len(mocked.calls) == 2
         with pytest.raises(Unavailable, match="circuit open"):
             client.customer("42", deadline=Deadline(4))
-        assert len(mocked.calls) == 3  # failed fast, nothing sent
+        assert len(mocked.calls) == 2  # failed fast, nothing sent
 
 
 def test_client_recovers_after_the_reset_period(client):
@@ -97,3 +97,11 @@ def test_answers_that_prove_ordergroove_is_up_do_not_count_as_failures(client):
             with pytest.raises(NotFound):
                 client.customer("42", deadline=Deadline(4))
     assert not client.breaker.is_open
+
+
+def test_timeouts_count_double():
+    breaker = CircuitBreaker(threshold=4, reset_after_s=5, clock=Clock())
+    breaker.record(ok=False, timed_out=True)
+    assert not breaker.is_open
+    breaker.record(ok=False, timed_out=True)
+    assert breaker.is_open
