@@ -15,6 +15,10 @@ import time
 from typing import Callable
 
 
+#: how many plain failures one timeout counts as
+TIMEOUT_WEIGHT = 4
+
+
 class CircuitBreaker:
     """Counts consecutive upstream failures and short-circuits calls while open.
 
@@ -50,8 +54,9 @@ class CircuitBreaker:
     def record(self, *, ok: bool, timed_out: bool = False) -> None:
         """The outcome of a request that was allowed: ``ok`` means Ordergroove answered sanely.
 
-        A timeout counts double: it held a worker thread for seconds, where a 5xx took
-        milliseconds, so a hanging Ordergroove opens the breaker after half as many calls.
+        A timeout weighs ``TIMEOUT_WEIGHT`` failures: it held a worker thread for seconds where a
+        5xx took milliseconds, so a hanging Ordergroove opens the breaker after two calls with no
+        answer in between (eight with the default threshold for plain errors).
         """
         with self._lock:
             self._trial_in_flight = False
@@ -59,6 +64,6 @@ class CircuitBreaker:
                 self._failures = 0
                 self._open_until = None
                 return
-            self._failures += 2 if timed_out else 1
+            self._failures += TIMEOUT_WEIGHT if timed_out else 1
             if self._open_until is not None or self._failures >= self.threshold:
                 self._open_until = self._clock() + self.reset_after_s

@@ -12,6 +12,7 @@ import responses
 from prometheus_client import REGISTRY
 
 from app.deadline import Deadline
+from app.ordergroove.breaker import CircuitBreaker
 from app.ordergroove.client import USER_AGENT, OrdergrooveClient, encode_query, parse_retry_after, path_id
 from app.ordergroove.errors import BadRequest, NotFound, RateLimited, Unauthorized, Unavailable
 from app.ordergroove.fetcher import FetchStats
@@ -49,7 +50,10 @@ def ft():
 
 @pytest.fixture
 def og(ft):
-    client = OrdergrooveClient(BASE, Secret(KEY), sleep=ft.sleep, rng=lambda: 1.0)
+    # The retry loop is the subject here; the circuit breaker (tests/ordergroove/test_breaker.py)
+    # would otherwise cut a run of timeouts short.
+    client = OrdergrooveClient(BASE, Secret(KEY), sleep=ft.sleep, rng=lambda: 1.0,
+                               breaker=CircuitBreaker(threshold=1000))
     yield client
     client.close()
 
