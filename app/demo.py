@@ -107,12 +107,17 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_dashboard and not args.exit_after_traffic:
             print(f"  Dashboard            http://127.0.0.1:{args.dashboard_port}")
         print(f"  Data directory       {args.data_dir}")
-        print(f"  Try a signed request: GLADLY_SIGNING_KEY={signing_key} ORDERGROOVE_BASE_URL={sandbox_url} "
-              f"OGTK_DATA_DIR={args.data_dir} flask --app app sign-request 7781203344 --url {api_url}/gladly/lookup")
+        print(f"  Try a signed request (demo key of this run):\n    GLADLY_SIGNING_KEY={signing_key} "
+              f"ORDERGROOVE_BASE_URL={sandbox_url} OGTK_DATA_DIR={args.data_dir} "
+              f"{sys.executable} -m flask --app app sign-request 7781203344 --url {api_url}/gladly/lookup | sh")
         if args.exit_after_traffic:
             return 0
         print("[demo] Ctrl-C stops everything.", flush=True)
+        parent = os.getppid()
         while all(p.poll() is None for p in children):
+            if os.getppid() != parent:  # make (or the terminal) went away without a signal to us
+                print("[demo] parent process gone; shutting down", flush=True)
+                return 0
             time.sleep(0.5)
         print("[demo] a component stopped; shutting down", flush=True)
         return 1
