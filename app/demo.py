@@ -11,32 +11,14 @@ import argparse
 import collections
 import os
 import signal
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import requests
-
+from .processes import ROOT, ManagedProcess, clean_env
 from .settings import SANDBOX_DEFAULT_API_KEY
 from .simulate import GladlyClient, demo_plan, fetch_sandbox_customers, new_signing_key
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def wait_until_up(url: str, what: str, process: subprocess.Popen, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"{what} exited early with code {process.returncode}; see its output above")
-        try:
-            if requests.get(url, timeout=2).status_code < 500:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"{what} did not come up at {url} within {timeout:.0f}s")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,73 +35,70 @@ def main(argv: list[str] | None = None) -> int:
 
     sandbox_url = f"http://127.0.0.1:{args.sandbox_port}"
     api_url = f"http://127.0.0.1:{args.api_port}"
+    dashboard_url = f"http://127.0.0.1:{args.dashboard_port}"
+    with_dashboard = not args.no_dashboard and not args.exit_after_traffic
     signing_key = os.environ.get("GLADLY_SIGNING_KEY") or new_signing_key()
-    env = {
-        **os.environ,
+    env = clean_env({
         "ORDERGROOVE_BASE_URL": sandbox_url,
         "ORDERGROOVE_API_KEY": SANDBOX_DEFAULT_API_KEY,
         "GLADLY_SIGNING_KEY": signing_key,
         "OGTK_DATA_DIR": args.data_dir,
         "OGTK_BIND": f"127.0.0.1:{args.api_port}",
-        "PYTHONUNBUFFERED": "1",
-    }
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    })
     Path(args.data_dir).mkdir(parents=True, exist_ok=True)
-    children: list[subprocess.Popen] = []
-
-    def start(command: list[str], extra_env: dict | None = None) -> subprocess.Popen:
-        process = subprocess.Popen(command, cwd=ROOT, env={**env, **(extra_env or {})}, start_new_session=True)
-        children.append(process)
-        return process
+    python = sys.executable
+    # (process, where it listens, the path that answers once it is up)
+    components = [
+        (ManagedProcess([python, "-m", "app.sandbox", "--port", str(args.sandbox_port), "--latency-ms",
+                         str(args.latency_ms)], log_path=None, env=env, name="the Ordergroove sandbox"),
+         sandbox_url, "/_sandbox/stats"),
+        (ManagedProcess([python, "-m", "gunicorn", "app:create_app()"], log_path=None, env=env,
+                        name="the lookup API under gunicorn"),
+         api_url, "/healthz"),
+    ]
+    if with_dashboard:
+        components.append((ManagedProcess(
+            [python, "-m", "streamlit", "run", "dashboard/streamlit_app.py", "--server.port",
+             str(args.dashboard_port), "--server.address", "127.0.0.1"], log_path=None, env=env,
+            name="the dashboard"), dashboard_url, "/_stcore/health"))
+    children = [process for process, _, _ in components]
 
     def stop_all(*_: object) -> None:
-        for process in reversed(children):
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in children:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+        for child in reversed(children):
+            child.stop()
 
     signal.signal(signal.SIGTERM, lambda *_: (stop_all(), sys.exit(0)))
     try:
-        print(f"[demo] starting the Ordergroove sandbox on {sandbox_url}", flush=True)
-        sandbox = start([sys.executable, "-m", "app.sandbox", "--port", str(args.sandbox_port),
-                         "--latency-ms", str(args.latency_ms)])
-        wait_until_up(f"{sandbox_url}/_sandbox/stats", "the sandbox", sandbox)
-
-        print(f"[demo] starting the lookup API under gunicorn on {api_url}", flush=True)
-        api = start([sys.executable, "-m", "gunicorn", "app:create_app()"])
-        wait_until_up(f"{api_url}/healthz", "the lookup API", api)
-
-        send_burst(f"{api_url}/gladly/lookup", signing_key, sandbox_url, args.lookups)
-
-        if not args.no_dashboard and not args.exit_after_traffic:
-            print(f"[demo] starting the dashboard on http://127.0.0.1:{args.dashboard_port}", flush=True)
-            dashboard = start([sys.executable, "-m", "streamlit", "run", "dashboard/streamlit_app.py",
-                               "--server.port", str(args.dashboard_port), "--server.address", "127.0.0.1"])
-            wait_until_up(f"http://127.0.0.1:{args.dashboard_port}/_stcore/health", "the dashboard", dashboard)
+        for process, url, health in components:
+            if process.name == "the dashboard":  # the burst first, so the dashboard opens on data
+                send_burst(f"{api_url}/gladly/lookup", signing_key, sandbox_url, args.lookups)
+            print(f"[demo] starting {process.name} on {url}", flush=True)
+            process.start().wait_http(url + health)
+        if not with_dashboard:
+            send_burst(f"{api_url}/gladly/lookup", signing_key, sandbox_url, args.lookups)
 
         print("\n[demo] everything is up:")
         print(f"  Ordergroove sandbox  {sandbox_url}   (x-api-key: {SANDBOX_DEFAULT_API_KEY})")
         print(f"  Lookup API           {api_url}/gladly/lookup   health {api_url}/readyz   metrics {api_url}/metrics")
-        if not args.no_dashboard and not args.exit_after_traffic:
-            print(f"  Dashboard            http://127.0.0.1:{args.dashboard_port}")
+        if with_dashboard:
+            print(f"  Dashboard            {dashboard_url}")
         print(f"  Data directory       {args.data_dir}")
         print(f"  Try a signed request (demo key of this run):\n    GLADLY_SIGNING_KEY={signing_key} "
               f"ORDERGROOVE_BASE_URL={sandbox_url} OGTK_DATA_DIR={args.data_dir} "
-              f"{sys.executable} -m flask --app app sign-request 7781203344 --url {api_url}/gladly/lookup | sh")
+              f"{python} -m flask --app app sign-request 7781203344 --url {api_url}/gladly/lookup | sh")
         if args.exit_after_traffic:
             return 0
         print("[demo] Ctrl-C stops everything.", flush=True)
         parent = os.getppid()
-        while all(p.poll() is None for p in children):
+        while all(child.alive() for child in children):
             if os.getppid() != parent:  # make (or the terminal) went away without a signal to us
                 print("[demo] parent process gone; shutting down", flush=True)
                 return 0
             time.sleep(0.5)
         print("[demo] a component stopped; shutting down", flush=True)
+        return 1
+    except RuntimeError as exc:  # a component did not come up: say which, with its output above
+        print(f"[demo] {exc}", file=sys.stderr, flush=True)
         return 1
     except KeyboardInterrupt:
         return 0

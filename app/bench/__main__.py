@@ -29,7 +29,7 @@ from ..sandbox.data import KNOWN  # noqa: E402
 from ..simulate import new_signing_key  # noqa: E402
 from . import measure, report  # noqa: E402
 from .loadgen import ensure_wrk, python_load, run_wrk  # noqa: E402
-from .processes import ROOT, ApiProcess, SandboxProcess  # noqa: E402
+from ..processes import ROOT, ApiProcess, SandboxProcess  # noqa: E402
 
 OUT = ROOT / "var" / "bench"
 REPLAY_WINDOW_S = 86400  # one pre-signed request stays valid for the whole run
@@ -233,7 +233,7 @@ def gunicorn_defaults() -> str:
     """Worker class, workers and threads that gunicorn.conf.py picks on this machine (clean environment)."""
     import subprocess
 
-    from .processes import clean_env
+    from ..processes import clean_env
 
     code = ("import runpy; c = runpy.run_path('gunicorn.conf.py'); "
             "print(c['worker_class'], c['workers'], c['threads'])")

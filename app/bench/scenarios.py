@@ -30,7 +30,7 @@ from ..gladly.signing import sign_headers
 from ..sandbox.data import KNOWN
 from ..simulate import fetch_sandbox_customers, new_signing_key
 from .loadgen import Request, Sent, drive
-from .processes import ApiProcess
+from ..processes import ApiProcess
 
 LOOKUP_PATH = "/gladly/lookup"
 DEFAULT_FAULTS = {"latency_ms": 20, "error_rate": 0, "rate_limit_rate": 0, "hang_rate": 0}

@@ -20,7 +20,7 @@ from typing import Sequence
 
 from . import report, scenarios
 from .measure import machine
-from .processes import ROOT, SandboxProcess
+from ..processes import ROOT, SandboxProcess
 from .scenarios import ScenarioResult, Sizes
 
 OUT = ROOT / "var" / "bench"

@@ -1,8 +1,9 @@
-"""Start and stop the sandbox and the API under gunicorn on free loopback ports, for bench and soak.
+"""Start and stop the toolkit's own processes (sandbox, API under gunicorn, dashboard).
 
-Each process runs in its own session (process group), its output goes to a log file, and
-stopping it signals the whole group: SIGTERM, then SIGKILL after a grace period. Both classes
-are context managers, so a failing benchmark never leaves a server behind.
+Used by ``make run``, ``make bench`` and ``make soak``. Each process runs in its own session
+(process group), its output goes to a log file (or this terminal), and stopping it signals the
+whole group: SIGTERM, then SIGKILL after a grace period. The classes are context managers, so a
+failing run never leaves a server behind.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from typing import Any, Mapping
 
 import requests
 
-from ..settings import SANDBOX_DEFAULT_API_KEY
+from .settings import SANDBOX_DEFAULT_API_KEY
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 LOOPBACK = "127.0.0.1"
 
 
@@ -40,7 +41,9 @@ def clean_env(extra: Mapping[str, Any] | None = None) -> dict[str, str]:
     return env
 
 
-def log_tail(path: Path, lines: int = 30) -> str:
+def log_tail(path: Path | None, lines: int = 30) -> str:
+    if path is None:
+        return "(its output is above)"
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
@@ -48,7 +51,8 @@ def log_tail(path: Path, lines: int = 30) -> str:
 
 
 class ManagedProcess:
-    """One child process in its own process group, logged to a file, always cleaned up.
+    """One child process in its own process group, logged to a file (``None``: this terminal),
+    always cleaned up.
 
     >>> with ManagedProcess([sys.executable, "-m", "http.server"], log_path=Path("/tmp/x.log")) as p:
     ...     p.wait_http("http://127.0.0.1:8000/")
@@ -56,10 +60,11 @@ class ManagedProcess:
 
     name = "process"
 
-    def __init__(self, command: list[str], *, log_path: Path, env: Mapping[str, str] | None = None,
-                 cwd: Path = ROOT):
+    def __init__(self, command: list[str], *, log_path: Path | None, env: Mapping[str, str] | None = None,
+                 cwd: Path = ROOT, name: str | None = None):
         self.command = command
-        self.log_path = Path(log_path)
+        self.log_path = Path(log_path) if log_path is not None else None
+        self.name = name or self.name
         self.env = dict(env) if env is not None else clean_env()
         self.cwd = cwd
         self.process: subprocess.Popen | None = None
@@ -71,11 +76,12 @@ class ManagedProcess:
         return self.process.pid
 
     def start(self) -> "ManagedProcess":
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = open(self.log_path, "ab")
+        if self.log_path is not None:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            self._log = open(self.log_path, "ab")
         self.process = subprocess.Popen(self.command, cwd=self.cwd, env=self.env, stdout=self._log,
-                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                        start_new_session=True)
+                                        stderr=subprocess.STDOUT if self._log else None,
+                                        stdin=subprocess.DEVNULL, start_new_session=True)
         return self
 
     def alive(self) -> bool:

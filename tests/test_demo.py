@@ -1,0 +1,29 @@
+"""`make run`'s orchestration: sandbox + gunicorn + a burst of signed lookups, all answered and recorded."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.processes import clean_env, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+
+
+def test_demo_burst_flows_through_the_api_into_the_event_store(tmp_path):
+    data_dir = tmp_path / "demo"
+    command = [sys.executable, "-m", "app.demo", "--exit-after-traffic", "--lookups", "60",
+               "--latency-ms", "5", "--sandbox-port", str(free_port()), "--api-port", str(free_port()),
+               "--data-dir", str(data_dir)]
+    result = subprocess.run(command, cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "answers by status: {200: 60}" in result.stdout
+    with sqlite3.connect(data_dir / "events.sqlite3") as db:
+        outcomes = dict(db.execute("SELECT outcome, COUNT(*) FROM lookup_events GROUP BY outcome").fetchall())
+    assert sum(outcomes.values()) == 60
+    assert outcomes.get("matched", 0) > 0 and outcomes.get("unmatched", 0) > 0
