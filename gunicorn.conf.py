@@ -1,7 +1,8 @@
 """Gunicorn settings for the lookup API (read automatically from the repo root).
 
 Threaded workers: a lookup mostly waits on Ordergroove, so threads keep a worker useful while
-one request waits (with Ordergroove hanging, every thread holds a lookup for up to the deadline).
+one request waits. Four per worker: more threads made the warm tail worse (GIL contention, see
+``make bench``), and with Ordergroove hanging the circuit breaker frees them after two timeouts.
 The worker timeout sits well above OGTK_LOOKUP_DEADLINE_S (a lookup gives up by then), so only a
 truly stuck worker is recycled. Prometheus runs in multiprocess mode so /metrics adds up every
 worker; its files live outside OGTK_DATA_DIR (see app.settings.default_metrics_dir).
@@ -22,7 +23,7 @@ os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(default_metrics_dir(_data_dir))
 bind = os.environ.get("OGTK_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("OGTK_WORKERS", min(multiprocessing.cpu_count() * 2 + 1, 8)))
 worker_class = "gthread"
-threads = int(os.environ.get("OGTK_THREADS", 8))
+threads = int(os.environ.get("OGTK_THREADS", 4))
 _deadline = float(os.environ.get("OGTK_LOOKUP_DEADLINE_S") or 4.0)
 timeout = max(10, int(_deadline * 3))
 graceful_timeout = max(10, int(_deadline * 2))

@@ -33,7 +33,7 @@ from ..processes import ROOT, ApiProcess, SandboxProcess  # noqa: E402
 
 OUT = ROOT / "var" / "bench"
 REPLAY_WINDOW_S = 86400  # one pre-signed request stays valid for the whole run
-DEFAULT_SWEEP = "sync:3,gthread:3:8,gthread:3:16,gthread:5:4"
+DEFAULT_SWEEP = "sync:3,gthread:5:8,gthread:8:4"
 
 
 def say(text: str) -> None:
