@@ -29,6 +29,8 @@ BASIC, DETAILED = "BASIC", "DETAILED"
 LEVELS = (BASIC, DETAILED)
 #: most emails (and phones) one request may carry
 MAX_VALUES = 50
+#: longest value kept: RFC 5321's 254 for an email; ids and phones are far shorter in practice
+MAX_VALUE_CHARS = 254
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,19 @@ def _strings(query: Mapping[str, Any], key: str) -> list[str]:
         value = [value]
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise RequestError(f"invalid_{key}", f"query.{key} must be a string or a list of strings")
-    return [item.strip() for item in value if item.strip()]
+    return [_checked(item.strip(), f"query.{key}") for item in value if item.strip()]
+
+
+def _checked(text: str, where: str) -> str:
+    """A value we will send to Ordergroove and store: bounded, and encodable as UTF-8 (JSON lets
+    a client send lone surrogates, which no URL or database can carry)."""
+    if len(text) > MAX_VALUE_CHARS:
+        raise RequestError("value_too_long", f"{where} values may be at most {MAX_VALUE_CHARS} characters")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise RequestError("invalid_encoding", f"{where} is not valid Unicode text") from None
+    return text
 
 
 def _unique_values(values: list[str], key: str, *, fold: bool) -> tuple[str, ...]:
@@ -140,7 +154,7 @@ def _external_id(query: Mapping[str, Any]) -> str | None:
     if value is None:
         return None
     if isinstance(value, str):
-        return value.strip() or None
+        return _checked(value.strip(), "query.externalCustomerId") or None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, int) and not isinstance(value, bool):
@@ -149,11 +163,15 @@ def _external_id(query: Mapping[str, Any]) -> str | None:
 
 
 def _optional_text(value: Any) -> str | None:
-    if isinstance(value, bool):
+    """Informational fields (Gladly's ``id``, ``name``): a value we cannot store is dropped."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
         return None
-    if isinstance(value, (str, int)):
-        return str(value).strip() or None
-    return None
+    text = str(value).strip()[:MAX_VALUE_CHARS]
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return text or None
 
 
 def parse_lookup_request(body: bytes | str | Mapping[str, Any]) -> LookupRequest:

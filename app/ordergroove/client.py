@@ -9,6 +9,7 @@ HTTP attempt is counted in :mod:`app.metrics`, and nothing here ever runs past t
 from __future__ import annotations
 
 import email.utils
+import json
 import logging
 import random
 import time
@@ -17,6 +18,7 @@ from typing import Any, Callable, Mapping, Protocol
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 
 from .. import metrics
@@ -34,6 +36,8 @@ MIN_ATTEMPT_S = 0.05
 #: an Ordergroove ``Retry-After`` longer than this is not waited for
 MAX_RETRY_AFTER_S = 30.0
 PAGE_SIZE = 100
+#: a page of 100 records is a few hundred KB; anything far beyond is not an answer we can use
+MAX_BODY_BYTES = 32 * 1024 * 1024
 #: query parameters that position a page; every other original parameter is a filter to keep
 _PAGING_PARAMS = frozenset({"page", "cursor"})
 
@@ -242,8 +246,49 @@ class OrdergrooveClient:
         return urlunsplit((base.scheme, base.netloc, absolute.path, query_text, ""))
 
     def _timeouts(self, deadline: Deadline) -> tuple[float, float]:
+        """Connect and read timeouts that together fit in what is left of the deadline."""
         remaining = deadline.remaining()
-        return (min(self.connect_timeout, remaining), min(self.read_timeout, remaining))
+        connect = min(self.connect_timeout, remaining / 2)
+        return (connect, max(MIN_ATTEMPT_S, min(self.read_timeout, remaining - connect)))
+
+    @staticmethod
+    def _read_body(response: requests.Response, deadline: Deadline) -> bytes:
+        """The body, read piece by piece inside the deadline.
+
+        ``requests``' read timeout bounds each socket read, not the whole body, so an upstream
+        that trickles bytes could hold a lookup for ever. ``read1`` returns whatever one socket
+        read brings; before each, the socket timeout is cut to what is left (through urllib3's
+        connection, where reachable), and running out of time raises a timeout.
+        """
+        raw = response.raw
+        chunks: list[bytes] = []
+        size = 0
+        sock = getattr(getattr(raw, "_connection", None), "sock", None)
+        try:
+            while True:
+                remaining = deadline.remaining()
+                if remaining <= 0:
+                    response.close()
+                    raise requests.exceptions.ReadTimeout("Ordergroove body not complete before the deadline")
+                if sock is not None:
+                    try:
+                        sock.settimeout(remaining)
+                    except OSError:
+                        sock = None
+                chunk = raw.read1(65536, decode_content=True)
+                if not chunk:
+                    return b"".join(chunks)
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:
+                    response.close()
+                    raise requests.exceptions.ContentDecodingError("Ordergroove body larger than we accept")
+        except (urllib3.exceptions.ReadTimeoutError, TimeoutError):
+            response.close()
+            raise requests.exceptions.ReadTimeout("Ordergroove body not complete before the deadline") from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            response.close()
+            raise requests.exceptions.ConnectionError(type(exc).__name__) from None
 
     def _backoff(self, attempt: int) -> float:
         """Full jitter: uniform in [0, min(cap, base * 2**(attempt-1)))."""
@@ -277,11 +322,13 @@ class OrdergrooveClient:
             failure: str | None = None
             response: requests.Response | None = None
             started = time.perf_counter()
+            body = b""
             try:
                 response = self.session.get(url, headers=request_headers, timeout=self._timeouts(deadline),
-                                            allow_redirects=False)
+                                            allow_redirects=False, stream=True)
                 status = response.status_code
                 label = str(status)
+                body = self._read_body(response, deadline)
             except requests.exceptions.Timeout:
                 failure = label = "timeout"
             except requests.exceptions.RequestException:
@@ -294,9 +341,9 @@ class OrdergrooveClient:
             if stats is not None:
                 stats.incr("upstream_calls")
 
-            if response is not None and 200 <= response.status_code < 300:
+            if response is not None and failure is None and 200 <= response.status_code < 300:
                 try:
-                    return response.json()
+                    return json.loads(body)
                 except ValueError:
                     raise Unavailable("Ordergroove answered 200 with a body that is not JSON",
                                       endpoint=endpoint, status=status) from None

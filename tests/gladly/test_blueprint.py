@@ -137,7 +137,10 @@ def test_not_json_content_type_is_415(client):
 
 
 @pytest.mark.parametrize("raw", [b"", b"{", b"[]", b'{"lookupLevel":"FULL","query":{}}', b'{"lookupLevel":"BASIC"}',
-                                 b'{"lookupLevel":"BASIC","query":{"emails":[1,2]}}', b"\xff\xfe"])
+                                 b'{"lookupLevel":"BASIC","query":{"emails":[1,2]}}', b"\xff\xfe",
+                                 b'{"lookupLevel":"DETAILED","query":{"externalCustomerId":"\\ud800"}}',
+                                 b'{"lookupLevel":"BASIC","query":{"emails":["a\\udc00@x.com"]}}',
+                                 b'{"lookupLevel":"BASIC","query":{"emails":"' + b"a" * 300 + b'@x.com"}}'])
 def test_malformed_bodies_are_400_and_not_stored(app, client, raw):
     body, headers = signed(None, raw=raw)
     response = client.post(LOOKUP_PATH, data=body, headers=headers)

@@ -224,3 +224,25 @@ def test_random_json(value):
 @given(query_like)
 def test_random_lookup_shaped_json(value):
     _check(json.dumps(value).encode())
+
+
+@pytest.mark.parametrize(
+    "query, code",
+    [
+        ({"externalCustomerId": "\ud800"}, "invalid_encoding"),
+        ({"emails": ["a\udc00@x.com"]}, "invalid_encoding"),
+        ({"phones": "\udfff"}, "invalid_encoding"),
+        ({"emails": ["a" * 300 + "@x.com"]}, "value_too_long"),
+        ({"externalCustomerId": "9" * 300}, "value_too_long"),
+    ],
+)
+def test_values_we_could_not_send_or_store_are_400(query, code):
+    with pytest.raises(RequestError) as caught:
+        parse_lookup_request({"lookupLevel": "DETAILED", "query": query})
+    assert caught.value.code == code and caught.value.status == 400
+
+
+def test_unstorable_gladly_id_and_name_are_dropped_not_fatal():
+    request = parse_lookup_request({"lookupLevel": "BASIC", "query": {"id": "\ud800", "name": "x\udc00",
+                                                                      "emails": "a@b.c"}})
+    assert request.gladly_customer_id is None and request.name is None and request.emails == ("a@b.c",)

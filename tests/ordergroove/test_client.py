@@ -90,7 +90,7 @@ def test_timeouts_are_explicit_and_shortened_to_the_deadline(og, ft, mocked):
     og.product("P1", deadline=deadline(ft, 10))
     assert mocked.calls[0].request.req_kwargs["timeout"] == (1.0, 3.0)
     og.product("P1", deadline=deadline(ft, 0.5))
-    assert mocked.calls[1].request.req_kwargs["timeout"] == (0.5, 0.5)
+    assert mocked.calls[1].request.req_kwargs["timeout"] == (0.25, 0.25)  # connect + read fit in what is left
 
 
 def test_ids_are_path_quoted():
@@ -374,3 +374,42 @@ def test_seconds_histogram_observes_each_attempt(og, ft, mocked):
     mocked.get(f"{BASE}/customers/11/", json={"merchant_user_id": "11"})
     og.customer("11", deadline=deadline(ft))
     assert sample("ogtk_upstream_request_seconds_count", endpoint="customers.retrieve") == before + 2
+
+
+def test_a_trickling_body_cannot_outlast_the_deadline():
+    """Headers at once, then one byte every 0.1 s: each socket read is quick, the whole is not."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    stop = threading.Event()
+
+    class Trickle(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            for _ in range(1000):
+                if stop.wait(0.1):
+                    return
+                try:
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                except OSError:
+                    return
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    client = OrdergrooveClient(f"http://127.0.0.1:{server.server_port}", "key", max_retries=0)
+    started = time.monotonic()
+    try:
+        with pytest.raises(Unavailable):
+            client.product("P1", deadline=Deadline(0.6))
+        assert time.monotonic() - started < 1.5
+    finally:
+        stop.set()
+        server.shutdown()
+        client.close()
