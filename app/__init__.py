@@ -33,6 +33,8 @@ def _configure_logging() -> None:
         level=level if level in logging.getLevelNamesMapping() else "INFO",
         format="%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s",
     )
+    # urllib3 logs full request URLs at DEBUG, and email searches carry the address in the URL.
+    logging.getLogger("urllib3").setLevel(logging.WARNING)
 
 
 def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:

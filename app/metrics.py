@@ -1,7 +1,7 @@
 """Prometheus metrics shared by the API, the Ordergroove client and the cache.
 
-Under gunicorn, ``gunicorn.conf.py`` sets ``PROMETHEUS_MULTIPROC_DIR`` (under ``OGTK_DATA_DIR``)
-before this module is imported, so every worker writes its samples to shared files and
+Under gunicorn, ``gunicorn.conf.py`` sets ``PROMETHEUS_MULTIPROC_DIR`` (see
+``app.settings.default_metrics_dir``: outside the data disk) before this module is imported, so every worker writes its samples to shared files and
 ``/metrics`` (and the dashboard) aggregate them: one scrape sees all workers.
 """
 

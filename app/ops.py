@@ -1,7 +1,8 @@
 """Operational endpoints: ``/healthz`` (liveness), ``/readyz`` (readiness), ``/metrics``.
 
 Readiness means this worker could answer a lookup now: the disk cache and the event store are
-usable and Ordergroove answered recently (within ``READY_UPSTREAM_FRESH_S``) or answers a probe.
+usable and Ordergroove answered recently (within ``READY_UPSTREAM_FRESH_S``, with no failure since)
+or answers a probe.
 Probe results are remembered briefly so a busy load balancer does not hammer Ordergroove.
 """
 
@@ -34,8 +35,10 @@ def healthz() -> Response:
 
 def _upstream_problem(services) -> str | None:
     now = time.monotonic()
-    if services.upstream_ok_at and now - services.upstream_ok_at < READY_UPSTREAM_FRESH_S:
-        return None
+    client = services.fetcher.client
+    answered, failed = client.answered_at, client.failed_at
+    if answered is not None and now - answered < READY_UPSTREAM_FRESH_S and (failed is None or failed < answered):
+        return None  # Ordergroove's latest word was an answer, and a recent one
     if services.probe_at is not None and now - services.probe_at < PROBE_REMEMBER_S:
         return services.probe_error
     try:
@@ -43,7 +46,6 @@ def _upstream_problem(services) -> str | None:
             "/products/", {"page_size": 1}, deadline=Deadline(PROBE_DEADLINE_S), endpoint="probe"
         )
         error = None
-        services.note_upstream_ok()
     except OrdergrooveError as exc:
         error = f"Ordergroove probe failed: {type(exc).__name__}"
     services.probe_at, services.probe_error = now, error

@@ -182,8 +182,9 @@ class Settings:
         if (signing := text("GLADLY_SIGNING_KEY")) is not None:
             values["gladly_signing_key"] = Secret(signing)
         if (basic := text("GLADLY_BASIC_AUTH")) is not None:
-            if ":" not in basic:
-                raise SettingsError("GLADLY_BASIC_AUTH must look like user:password")
+            user, _, password = basic.partition(":")
+            if not user or not password:
+                raise SettingsError("GLADLY_BASIC_AUTH must look like user:password, both non-empty")
             values["gladly_basic_auth"] = Secret(basic)
         if (password := text("OGTK_DASHBOARD_PASSWORD")) is not None:
             values["dashboard_password"] = Secret(password)

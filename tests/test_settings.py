@@ -33,6 +33,8 @@ def test_production_url_needs_an_api_key():
         ({"OGTK_LOOKUP_DEADLINE_S": "soon"}, "OGTK_LOOKUP_DEADLINE_S"),
         ({"GLADLY_REPLAY_WINDOW_S": "-1"}, "at least"),
         ({"GLADLY_BASIC_AUTH": "no-colon"}, "user:password"),
+        ({"GLADLY_BASIC_AUTH": "user:"}, "non-empty"),
+        ({"GLADLY_BASIC_AUTH": ":pw"}, "non-empty"),
         ({"ORDERGROOVE_BASE_URL": "ftp://x"}, "http"),
     ],
 )

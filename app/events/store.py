@@ -14,6 +14,7 @@ import os
 import sqlite3
 import threading
 import time
+import weakref
 from contextlib import contextmanager
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta, timezone
@@ -43,6 +44,13 @@ def _is_busy(exc: sqlite3.Error) -> bool:
     return "locked" in str(exc) or "busy" in str(exc)
 
 
+def _close_quietly(conn: sqlite3.Connection) -> None:
+    try:
+        conn.close()
+    except sqlite3.Error:
+        pass
+
+
 class EventStore(LinkHealthQueries):
     """Lookup events in SQLite, safe to share between threads and worker processes.
 
@@ -57,7 +65,9 @@ class EventStore(LinkHealthQueries):
         self.warn_interval_s = warn_interval_s
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._connections: list[sqlite3.Connection] = []
+        # (the thread that owns it, its connection): a dead thread's connection is closed when the
+        # next one opens, so short-lived threads (each Streamlit rerun) leak no descriptors
+        self._connections: list[tuple[weakref.ref, sqlite3.Connection]] = []
         self._schema_ready_pid: int | None = None
         self._pid = os.getpid()
         self._last_warning = float("-inf")
@@ -90,7 +100,15 @@ class EventStore(LinkHealthQueries):
             raise
         self._local.conn, self._local.pid = conn, os.getpid()
         with self._lock:
-            self._connections.append(conn)
+            alive = []
+            for owner, other in self._connections:
+                thread = owner()
+                if thread is not None and thread.is_alive():
+                    alive.append((owner, other))
+                else:
+                    _close_quietly(other)
+            alive.append((weakref.ref(threading.current_thread()), conn))
+            self._connections = alive
         return conn
 
     @staticmethod
@@ -119,22 +137,15 @@ class EventStore(LinkHealthQueries):
         self._local.conn = None
         if conn is not None:
             with self._lock:
-                if conn in self._connections:
-                    self._connections.remove(conn)
-            try:
-                conn.close()
-            except sqlite3.Error:
-                pass
+                self._connections = [(owner, other) for owner, other in self._connections if other is not conn]
+            _close_quietly(conn)
 
     def close(self) -> None:
         """Close every connection this store opened (in any thread of this process)."""
         with self._lock:
             connections, self._connections = self._connections, []
-        for conn in connections:
-            try:
-                conn.close()
-            except sqlite3.Error:
-                pass
+        for _, conn in connections:
+            _close_quietly(conn)
         self._local = threading.local()
 
     def __enter__(self) -> "EventStore":

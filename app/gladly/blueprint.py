@@ -75,8 +75,6 @@ def lookup() -> Response:
         result = services.lookups.lookup(
             lookup_request, deadline=deadline.shrink(ANSWER_MARGIN_S), stats=stats
         )
-        if stats.upstream_calls:
-            services.note_upstream_ok()
     except OrdergrooveError as exc:
         result = LookupResult(ERROR)
         status, error_code = 503, f"ordergroove_{type(exc).__name__.lower()}"
@@ -97,14 +95,26 @@ def lookup() -> Response:
         )
     )
     if status == 503:
-        return error_response(503, error_code or "ordergroove_unavailable",
-                              "Ordergroove did not answer in time and nothing is cached for this customer")
+        return error_response(503, error_code or "ordergroove_unavailable", upstream_failure_detail(error_code))
     if status == 500:
         return error_response(500, "internal_error", "unexpected error; it has been logged")
     response = Response(result.body(), status=200, mimetype="application/json")
     if result.stale:
         response.headers["X-OGTK-Stale"] = "1"
     return response
+
+
+#: what a 503 says, by the Ordergroove error behind it (never the upstream message itself)
+_UPSTREAM_DETAILS = {
+    "ordergroove_ratelimited": "Ordergroove is rate-limiting requests and nothing is cached for this customer",
+    "ordergroove_unauthorized": "Ordergroove refused the toolkit's API key; check ORDERGROOVE_API_KEY",
+    "ordergroove_badrequest": "Ordergroove rejected the request made for this lookup",
+}
+
+
+def upstream_failure_detail(error_code: str | None) -> str:
+    return _UPSTREAM_DETAILS.get(
+        error_code or "", "Ordergroove did not answer in time and nothing is cached for this customer")
 
 
 def _record(services, req: LookupRequest, result: LookupResult, stats: FetchStats, duration: float,

@@ -118,6 +118,10 @@ class OrdergrooveClient:
     ):
         self.base_url = base_url.rstrip("/")
         self.breaker = breaker or CircuitBreaker()
+        #: monotonic times Ordergroove last gave a real answer (any status below 500) and last
+        #: failed (timeout, connection error, 5xx): what /readyz judges upstream health by
+        self.answered_at: float | None = None
+        self.failed_at: float | None = None
         self._base_parts = urlsplit(self.base_url)
         self._api_key = api_key if isinstance(api_key, Secret) else Secret(str(api_key))
         self.connect_timeout = connect_timeout
@@ -334,8 +338,12 @@ class OrdergrooveClient:
             except requests.exceptions.RequestException:
                 failure = label = "connection_error"
             elapsed = time.perf_counter() - started
-            self.breaker.record(ok=failure is None and status is not None and status < 500,
-                                timed_out=failure == "timeout")
+            answered = failure is None and status is not None and status < 500
+            self.breaker.record(ok=answered, timed_out=failure == "timeout")
+            if answered:
+                self.answered_at = time.monotonic()
+            elif failure is not None or (status is not None and status >= 500):
+                self.failed_at = time.monotonic()
             metrics.UPSTREAM_REQUESTS.labels(endpoint, label).inc()
             metrics.UPSTREAM_SECONDS.labels(endpoint).observe(elapsed)
             if stats is not None:

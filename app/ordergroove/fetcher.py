@@ -175,7 +175,7 @@ class ProfileFetcher:
             for email in wanted
         ]
         found: dict[str, Customer] = {}
-        for outcome in self._run(jobs, deadline, stats):
+        for email, outcome in zip(wanted, self._run(jobs, deadline, stats)):
             if isinstance(outcome, NotFound):
                 continue
             if isinstance(outcome, OrdergrooveError):
@@ -183,7 +183,10 @@ class ProfileFetcher:
             records = outcome.value if isinstance(outcome.value, list) else [outcome.value]
             for raw in records:
                 customer = self._parse_customer(raw)
-                if customer is not None:
+                # Only exact (trimmed, case-insensitive) matches: should Ordergroove's filter be
+                # looser than documented, or ignored for a key without bulk access, strangers'
+                # profiles must not reach Gladly.
+                if customer is not None and customer.email.strip().lower() == email:
                     found.setdefault(customer.merchant_user_id, customer)
         return list(found.values())
 

@@ -56,10 +56,14 @@ def parse_text(value: Any) -> str:
     return str(value).strip()
 
 
+#: quantities and frequencies beyond this are garbage (``"1e5000"``), not data
+MAX_INT = 10**9
+
+
 def parse_int(value: Any) -> int | None:
     """``2``, ``"2"``, ``2.0`` → ``2``; fractions and garbage → ``None``."""
     number = parse_decimal(value)
-    if number is None or number != number.to_integral_value():
+    if number is None or abs(number) > MAX_INT or number != number.to_integral_value():
         return None
     return int(number)
 
@@ -112,7 +116,10 @@ def _parse_datetime_text(text: str, tz: ZoneInfo) -> datetime | None:
             return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
-    return parsed.astimezone(timezone.utc)
+    try:
+        return parsed.astimezone(timezone.utc)
+    except (OverflowError, ValueError):  # year 1 or 9999 pushed past the calendar by the offset
+        return None
 
 
 def parse_json_object(value: Any) -> dict:

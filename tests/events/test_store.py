@@ -221,3 +221,16 @@ def test_fork_opens_a_fresh_connection(store):
     os.waitpid(pid, 0)
     assert os.read(read, 1) == b"1"
     assert store.count() == 2
+
+
+def test_short_lived_threads_leave_no_open_connections(tmp_path):
+    import threading
+
+    store = EventStore(tmp_path / "events.sqlite3")
+    for _ in range(50):
+        worker = threading.Thread(target=store.count)
+        worker.start()
+        worker.join()
+    store.count()  # opening this thread's connection closes the dead threads' ones
+    assert len(store._connections) <= 2
+    store.close()

@@ -362,3 +362,10 @@ def test_sandbox_calls_are_concurrent(tmp_path):
     # 10 requests of >= 100 ms each: sequential would take >= 1 s; two round trips (the second
     # in two waves of at most 5) take ~0.3 s
     assert elapsed < 0.6
+
+
+def test_email_search_keeps_only_exact_matches_even_if_ordergroove_filter_is_loose(fetcher, mocked):
+    stranger = {**DANA, "merchant_user_id": "555", "email": "someone.else@example.com"}
+    mocked.get(f"{BASE}/customers/", json=page(DANA, stranger))
+    found = fetcher.find_by_emails(["  Dana.Reyes@Example.com "], deadline=Deadline(4))
+    assert [c.merchant_user_id for c in found] == ["7781203344"]

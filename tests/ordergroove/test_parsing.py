@@ -112,3 +112,13 @@ def test_parse_json_object_extra_data(value, expected):
 ])
 def test_is_null(value, expected):
     assert is_null(value) is expected
+
+
+@pytest.mark.parametrize("text, zone", [("0001-01-01 00:00:00", "Asia/Tokyo"), ("9999-12-31 23:00:00", "America/New_York")])
+def test_dates_pushed_off_the_calendar_by_the_timezone_are_dropped(text, zone):
+    assert parse_datetime(text, ZoneInfo(zone)) is None
+
+
+@pytest.mark.parametrize("value", ["1e5000", 10**12, "-99999999999"])
+def test_absurd_integers_are_dropped(value):
+    assert parse_int(value) is None
