@@ -25,11 +25,11 @@ os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)  # the in-process app uses the 
 # In-process lookups would print their per-lookup log line to this terminal; gunicorn runs keep it.
 logging.basicConfig(level=logging.WARNING)
 
+from ..processes import ROOT, ApiProcess, SandboxProcess  # noqa: E402
 from ..sandbox.data import KNOWN  # noqa: E402
 from ..simulate import new_signing_key  # noqa: E402
 from . import measure, report  # noqa: E402
 from .loadgen import ensure_wrk, python_load, run_wrk  # noqa: E402
-from ..processes import ROOT, ApiProcess, SandboxProcess  # noqa: E402
 
 OUT = ROOT / "var" / "bench"
 REPLAY_WINDOW_S = 86400  # one pre-signed request stays valid for the whole run

@@ -18,9 +18,9 @@ import traceback
 from pathlib import Path
 from typing import Sequence
 
+from ..processes import ROOT, SandboxProcess
 from . import report, scenarios
 from .measure import machine
-from ..processes import ROOT, SandboxProcess
 from .scenarios import ScenarioResult, Sizes
 
 OUT = ROOT / "var" / "bench"
