@@ -97,3 +97,22 @@ def test_unreachable_ordergroove_is_a_friendly_error(dashboard_env, monkeypatch,
     assert len(at.error) == 1
     assert "could not be reached" in at.error[0].value and "sandbox" in at.error[0].value
     assert not at.code
+
+
+def test_stale_card_says_so_when_ordergroove_fails_after_a_fetch(dashboard_env, monkeypatch, app_test):
+    from app.sandbox import SandboxServer
+
+    with SandboxServer() as flaky:
+        monkeypatch.setenv("ORDERGROOVE_BASE_URL", flaky.base_url)
+        for kind in ("CUSTOMER", "SUBSCRIPTIONS", "ORDERS", "PRODUCT"):
+            monkeypatch.setenv(f"OGTK_CACHE_TTL_{kind}_S", "0")  # everything expires at once
+        at = _card(app_test, KNOWN["reference"])
+        assert not [w for w in at.warning if "stale" in w.value]
+        flaky.set_faults(error_rate=1.0)
+        at.run()  # expired entries, Ordergroove failing: the card is served stale and says so
+        assert_clean(at)
+        assert any("stale from the cache" in w.value for w in at.warning)
+        assert json.loads(at.code[0].value)["results"][0]["externalCustomerId"] == KNOWN["reference"]
+        at.button(key="card_refresh").click().run()  # refreshing drops the cache: nothing to fall back on
+        assert_clean(at)
+        assert at.error and not at.code
