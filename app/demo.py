@@ -16,7 +16,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .processes import ROOT, ManagedProcess, clean_env
+from .processes import ROOT, ApiProcess, ManagedProcess, SandboxProcess, clean_env
 from .settings import SANDBOX_DEFAULT_API_KEY
 from .simulate import GladlyClient, demo_plan, fetch_sandbox_customers, new_signing_key
 
@@ -33,35 +33,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--exit-after-traffic", action="store_true", help="stop everything after the burst")
     args = parser.parse_args(argv)
 
-    sandbox_url = f"http://127.0.0.1:{args.sandbox_port}"
-    api_url = f"http://127.0.0.1:{args.api_port}"
     dashboard_url = f"http://127.0.0.1:{args.dashboard_port}"
     with_dashboard = not args.no_dashboard and not args.exit_after_traffic
     signing_key = os.environ.get("GLADLY_SIGNING_KEY") or new_signing_key()
-    env = clean_env({
-        "ORDERGROOVE_BASE_URL": sandbox_url,
-        "ORDERGROOVE_API_KEY": SANDBOX_DEFAULT_API_KEY,
-        "GLADLY_SIGNING_KEY": signing_key,
-        "OGTK_DATA_DIR": args.data_dir,
-        "OGTK_BIND": f"127.0.0.1:{args.api_port}",
-    })
-    Path(args.data_dir).mkdir(parents=True, exist_ok=True)
-    python = sys.executable
-    # (process, where it listens, the path that answers once it is up)
-    components = [
-        (ManagedProcess([python, "-m", "app.sandbox", "--port", str(args.sandbox_port), "--latency-ms",
-                         str(args.latency_ms)], log_path=None, env=env, name="the Ordergroove sandbox"),
-         sandbox_url, "/_sandbox/stats"),
-        (ManagedProcess([python, "-m", "gunicorn", "app:create_app()"], log_path=None, env=env,
-                        name="the lookup API under gunicorn"),
-         api_url, "/healthz"),
-    ]
-    if with_dashboard:
-        components.append((ManagedProcess(
-            [python, "-m", "streamlit", "run", "dashboard/streamlit_app.py", "--server.port",
-             str(args.dashboard_port), "--server.address", "127.0.0.1"], log_path=None, env=env,
-            name="the dashboard"), dashboard_url, "/_stcore/health"))
-    children = [process for process, _, _ in components]
+    sandbox = SandboxProcess(log_path=None, latency_ms=args.latency_ms, port=args.sandbox_port)
+    api = ApiProcess(sandbox_url=sandbox.base_url, data_dir=Path(args.data_dir), signing_key=signing_key,
+                     log_path=None, port=args.api_port, env={"OGTK_LOG_LEVEL": "info"})
+    dashboard = ManagedProcess(
+        [sys.executable, "-m", "streamlit", "run", "dashboard/streamlit_app.py", "--server.port",
+         str(args.dashboard_port), "--server.address", "127.0.0.1"], log_path=None, name="the dashboard",
+        env=clean_env({"ORDERGROOVE_BASE_URL": sandbox.base_url, "ORDERGROOVE_API_KEY": sandbox.api_key,
+                       "OGTK_DATA_DIR": args.data_dir}))
+    children = [sandbox, api] + ([dashboard] if with_dashboard else [])
+    sandbox_url, api_url = sandbox.base_url, api.base_url
 
     def stop_all(*_: object) -> None:
         for child in reversed(children):
@@ -69,23 +53,23 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, lambda *_: (stop_all(), sys.exit(0)))
     try:
-        for process, url, health in components:
-            if process.name == "the dashboard":  # the burst first, so the dashboard opens on data
-                send_burst(f"{api_url}/gladly/lookup", signing_key, sandbox_url, args.lookups)
-            print(f"[demo] starting {process.name} on {url}", flush=True)
-            process.start().wait_http(url + health)
-        if not with_dashboard:
-            send_burst(f"{api_url}/gladly/lookup", signing_key, sandbox_url, args.lookups)
+        for process in (sandbox, api):  # each start() waits until it answers
+            print(f"[demo] starting {process.name} on {process.base_url}", flush=True)
+            process.start()
+        send_burst(api.lookup_url, signing_key, sandbox_url, args.lookups)  # so the dashboard opens on data
+        if with_dashboard:
+            print(f"[demo] starting the dashboard on {dashboard_url}", flush=True)
+            dashboard.start().wait_http(f"{dashboard_url}/_stcore/health")
 
         print("\n[demo] everything is up:")
-        print(f"  Ordergroove sandbox  {sandbox_url}   (x-api-key: {SANDBOX_DEFAULT_API_KEY})")
+        print(f"  Ordergroove sandbox  {sandbox_url}   (x-api-key: {sandbox.api_key})")
         print(f"  Lookup API           {api_url}/gladly/lookup   health {api_url}/readyz   metrics {api_url}/metrics")
         if with_dashboard:
             print(f"  Dashboard            {dashboard_url}")
         print(f"  Data directory       {args.data_dir}")
         print(f"  Try a signed request (demo key of this run):\n    GLADLY_SIGNING_KEY={signing_key} "
               f"ORDERGROOVE_BASE_URL={sandbox_url} OGTK_DATA_DIR={args.data_dir} "
-              f"{python} -m flask --app app sign-request 7781203344 --url {api_url}/gladly/lookup | sh")
+              f"{sys.executable} -m flask --app app sign-request 7781203344 --url {api_url}/gladly/lookup | sh")
         if args.exit_after_traffic:
             return 0
         print("[demo] Ctrl-C stops everything.", flush=True)

@@ -138,7 +138,7 @@ class SandboxProcess(ManagedProcess):
 
     name = "the Ordergroove sandbox"
 
-    def __init__(self, *, log_path: Path, latency_ms: float = 0.0, port: int | None = None, **faults: float):
+    def __init__(self, *, log_path: Path | None, latency_ms: float = 0.0, port: int | None = None, **faults: float):
         self.port = port or free_port()
         self.api_key = SANDBOX_DEFAULT_API_KEY
         command = [sys.executable, "-m", "app.sandbox", "--port", str(self.port), "--latency-ms", str(latency_ms)]
@@ -177,7 +177,7 @@ class ApiProcess(ManagedProcess):
 
     name = "the lookup API (gunicorn)"
 
-    def __init__(self, *, sandbox_url: str, data_dir: Path, signing_key: str, log_path: Path,
+    def __init__(self, *, sandbox_url: str, data_dir: Path, signing_key: str, log_path: Path | None,
                  workers: int | None = None, threads: int | None = None, worker_class: str | None = None,
                  env: Mapping[str, Any] | None = None, port: int | None = None):
         self.port = port or free_port()
