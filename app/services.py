@@ -72,6 +72,7 @@ class Services:
 
     def close(self) -> None:
         self.fetcher.close()
+        self.events.close()
 
 
 def init_app(app: Flask, settings: Settings) -> Services:
