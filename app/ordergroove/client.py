@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 RETRY_STATUSES = frozenset({423, 429, 500, 502, 503, 504})
 #: a retry (or a first attempt) needs at least this much of the deadline left to be worth sending
 MIN_ATTEMPT_S = 0.05
+#: Ordergroove's SLA is about 1 s per call: an attempt given at least this long (or its full
+#: configured timeouts) that gets no answer is Ordergroove's failure; one given less, because the
+#: lookup had spent its budget on other calls, is the deadline's and counts neither way
+FAIR_ANSWER_S = 1.0
 #: an Ordergroove ``Retry-After`` longer than this is not waited for
 MAX_RETRY_AFTER_S = 30.0
 PAGE_SIZE = 100
@@ -101,10 +105,6 @@ class UpstreamState:
     status: str
     reason: str | None = None
     at: float | None = None
-
-
-class _DeadlineCut(requests.exceptions.ReadTimeout):
-    """The caller's remaining budget, not Ordergroove, ended the read."""
 
 
 @dataclass(frozen=True)
@@ -282,11 +282,14 @@ class OrdergrooveClient:
 
     def _timeouts(self, deadline: Deadline) -> tuple[tuple[float, float], bool]:
         """Connect and read timeouts that together fit in what is left of the deadline, and
-        whether the deadline shortened them (then a timeout is ours, not Ordergroove's)."""
+        whether a timeout would be ours rather than Ordergroove's: the deadline left this
+        attempt less than Ordergroove's usual answer time (``FAIR_ANSWER_S``, or the configured
+        timeouts when shorter), so its silence says nothing about Ordergroove's health."""
         remaining = deadline.remaining()
         connect = min(self.connect_timeout, remaining / 2)
         read = max(MIN_ATTEMPT_S, min(self.read_timeout, remaining - connect))
-        return (connect, read), read < self.read_timeout - MIN_ATTEMPT_S
+        fair = min(FAIR_ANSWER_S, self.connect_timeout + self.read_timeout) - MIN_ATTEMPT_S
+        return (connect, read), remaining < fair
 
     @staticmethod
     def _read_body(response: requests.Response, deadline: Deadline, read_timeout: float | None = None) -> bytes:
@@ -300,18 +303,16 @@ class OrdergrooveClient:
         raw = response.raw
         chunks: list[bytes] = []
         size = 0
-        per_read = 0.0
         sock = getattr(getattr(raw, "_connection", None), "sock", None)
         try:
             while True:
                 remaining = deadline.remaining()
                 if remaining <= 0:
                     response.close()
-                    raise _DeadlineCut("Ordergroove body not complete before the deadline")
-                per_read = remaining if read_timeout is None else min(read_timeout, remaining)
+                    raise requests.exceptions.ReadTimeout("Ordergroove body not complete before the deadline")
                 if sock is not None:
                     try:
-                        sock.settimeout(per_read)
+                        sock.settimeout(remaining if read_timeout is None else min(read_timeout, remaining))
                     except OSError:
                         sock = None
                 chunk = raw.read1(65536, decode_content=True)
@@ -324,9 +325,7 @@ class OrdergrooveClient:
                     raise requests.exceptions.ContentDecodingError("Ordergroove body larger than we accept")
         except (urllib3.exceptions.ReadTimeoutError, TimeoutError):
             response.close()
-            cut = read_timeout is None or per_read < read_timeout - MIN_ATTEMPT_S
-            error = _DeadlineCut if cut else requests.exceptions.ReadTimeout
-            raise error("Ordergroove body not complete before the deadline") from None
+            raise requests.exceptions.ReadTimeout("Ordergroove body not complete before the deadline") from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             response.close()
             raise requests.exceptions.ConnectionError(type(exc).__name__) from None
@@ -345,8 +344,8 @@ class OrdergrooveClient:
                  deadline: Deadline, endpoint: str, stats: StatsSink | None) -> _Attempt:
         """One HTTP exchange: breaker, timeouts fitted to the deadline, body read, bookkeeping.
 
-        A timeout counts against Ordergroove only when Ordergroove had the full configured
-        timeout to answer; one cut short by the caller's remaining budget is labelled
+        A timeout counts against Ordergroove only when Ordergroove had a fair time to answer
+        (see ``FAIR_ANSWER_S``); one cut short by the caller's remaining budget is labelled
         ``deadline`` and counts neither way (the breaker must not open because a customer has
         many pieces and the lookup ran out of time). The breaker's half-open trial slot is freed
         on every path, exceptions included.
@@ -373,8 +372,6 @@ class OrdergrooveClient:
                 status = response.status_code
                 label = str(status)
                 body = self._read_body(response, deadline, self.read_timeout)
-            except _DeadlineCut:
-                failure = "deadline"
             except requests.exceptions.Timeout:
                 failure = "deadline" if cut else "timeout"
             except requests.exceptions.RequestException:
