@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
+from ..outcomes import ACTION_OUTCOMES, OUTCOMES, WEBHOOK_OUTCOMES
+
 if TYPE_CHECKING:  # pragma: no cover
     from .hashing import EmailHasher
 
 LEVELS = ("BASIC", "DETAILED")
-OUTCOMES = ("matched", "unmatched", "ambiguous", "error")
 #: Why a lookup did not match: code -> the label the dashboard shows.
 REASONS = {
     "id_unknown": "id unknown to Ordergroove",
@@ -28,9 +29,7 @@ REASONS = {
     "upstream_error": "Ordergroove failed",
 }
 ACTIONS = ("cancel", "skip")
-ACTION_OUTCOMES = ("done", "invalid", "rejected", "error")
 ACTION_SOURCES = ("gladly", "cli")
-WEBHOOK_OUTCOMES = ("applied", "duplicate", "ignored", "rejected")
 #: unmatched_profiles' key kinds, by the prefix of LookupEvent.profile_key
 PROFILE_KINDS = {"g": "gladly_id", "h": "email_hash", "x": "external_id"}
 KIND_EXTERNAL = "externalCustomerId"
