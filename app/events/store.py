@@ -348,6 +348,8 @@ class EventStore(LinkHealthQueries, ActivityQueries):
         params = {"cutoff": cutoff, "cutoff_hour": cutoff // HOUR_MS, "limit": int(batch_size)}
         owner = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
         conn = self._connection()
+        if not self._prune_due(conn, params):  # read only: a boot with nothing to do writes nothing
+            return 0
         if not self._retry_busy(lambda: self._transaction(
                 conn, lambda: self._take_lease(conn, owner, min_interval_s))):
             return 0
@@ -392,6 +394,11 @@ class EventStore(LinkHealthQueries, ActivityQueries):
                 if not _is_busy(exc) or stop.wait(pause_s):
                     return None
         return None
+
+    @staticmethod
+    def _prune_due(conn, params: dict) -> bool:
+        return any(conn.execute(f"SELECT 1 FROM {table} WHERE {where} LIMIT 1", params).fetchone()
+                   for table, where in PRUNED_TABLES.items())
 
     @staticmethod
     def _take_lease(conn, owner: str, min_interval_s: float) -> bool:
