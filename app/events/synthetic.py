@@ -126,10 +126,10 @@ def _columns(n: int, rng: np.random.Generator, end_ms: int, days: int, seed: int
     has_gladly = gladly != None  # noqa: E711
     has_hash = hashes != None  # noqa: E711
     subject = np.where(has_external, external, emails)
+    by_hash = "h:" + np.where(has_hash, hashes, "")
     customer_key = np.where(has_gladly, "g:" + np.where(has_gladly, gladly, ""),
-                            np.where(has_external, "x:", "e:") + subject.astype(str))
-    profile_key = np.where(has_gladly, customer_key, np.where(
-        has_hash, "h:" + np.where(has_hash, hashes, ""), "x:" + subject.astype(str)))
+                            np.where(has_external, "x:" + subject.astype(str), by_hash))
+    profile_key = np.where(has_gladly | ~has_hash, customer_key, by_hash)
     reason = np.array([None, None, "email_ambiguous", "upstream_error"], dtype=object)[outcome]
     unmatched = outcome == 1
     reason[unmatched] = np.where(has_external[unmatched], "id_unknown", "email_unknown")
