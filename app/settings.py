@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .hosts import is_loopback_url
+
 DEFAULT_BASE_URL = "https://restapi.ordergroove.com"
 #: the key the local sandbox expects by default, sent when no ORDERGROOVE_API_KEY is set for it
 SANDBOX_DEFAULT_API_KEY = "sandbox-key"
@@ -70,11 +72,6 @@ class Secret:
         return bool(self._value)
 
 
-def _is_sandbox_url(url: str) -> bool:
-    host = url.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0].strip("[]")
-    return host in {"localhost", "127.0.0.1", "::1"} or host.startswith("127.")
-
-
 @dataclass(frozen=True)
 class Settings:
     """Validated configuration of one process (API worker, dashboard or CLI).
@@ -120,7 +117,7 @@ class Settings:
 
     @property
     def ordergroove_is_sandbox(self) -> bool:
-        return _is_sandbox_url(self.ordergroove_base_url)
+        return is_loopback_url(self.ordergroove_base_url)
 
     @property
     def effective_api_key(self) -> Secret:

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
+from app.hosts import url_host
+
 #: st.badge colour of each contract status
 STATUS_COLORS = {"Active": "green", "Canceled": "red", "Inactive": "gray"}
 
@@ -187,7 +189,7 @@ def image_loadable(url: str | None) -> bool:
     """
     if not url or not url.startswith(("http://", "https://")):
         return False
-    host = url.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[0].lower()
+    host = url_host(url)
     return not any(host == name or host.endswith("." + name) for name in _UNRESOLVABLE)
 
 

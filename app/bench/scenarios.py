@@ -27,6 +27,7 @@ from typing import Any, Callable, Iterator
 
 import requests
 
+from ..gladly.schema import encode_body, lookup_body
 from ..gladly.signing import sign_headers
 from ..processes import ApiProcess
 from ..sandbox.data import KNOWN
@@ -86,19 +87,18 @@ class ScenarioResult:
 
 def signed(key: str, payload: Any, *, kind: str, content_type: str = "application/json",
            now: float | None = None, raw: bytes | None = None) -> Request:
-    body = raw if raw is not None else json.dumps(payload, separators=(",", ":")).encode()
+    body = raw if raw is not None else encode_body(payload)
     headers = sign_headers(key, method="POST", path=LOOKUP_PATH, body=body,
                            headers={"Accept": "application/json", "Content-Type": content_type}, now=now)
     return Request(kind, "POST", body, headers)
 
 
 def detailed(customer_id: str, gladly_id: str = "soak-profile") -> dict:
-    return {"lookupLevel": "DETAILED", "uniqueMatchRequired": True,
-            "query": {"id": gladly_id, "externalCustomerId": str(customer_id)}}
+    return lookup_body("DETAILED", gladly_id=gladly_id, external_customer_id=str(customer_id))
 
 
 def basic(email: str, gladly_id: str = "soak-profile") -> dict:
-    return {"lookupLevel": "BASIC", "uniqueMatchRequired": False, "query": {"id": gladly_id, "emails": [email]}}
+    return lookup_body("BASIC", gladly_id=gladly_id, emails=[email])
 
 
 def valid_lookup_answer(sent: Sent) -> bool:

@@ -31,6 +31,7 @@ from urllib.parse import unquote_to_bytes, urlencode
 
 from flask import Flask, Response, g, request
 
+from app.hosts import is_loopback
 from app.settings import SANDBOX_DEFAULT_API_KEY
 
 from .data import DEFAULT_CUSTOMERS, DEFAULT_SEED, KNOWN, Dataset, generate
@@ -409,7 +410,7 @@ def _log_request(stats: Stats, status: int | str) -> None:
 
 
 def _is_loopback(addr: str | None) -> bool:
-    return bool(addr) and (addr.startswith("127.") or addr in ("::1", "localhost"))
+    return is_loopback(addr)
 
 
 def _drop_connection() -> None:
