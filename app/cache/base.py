@@ -3,7 +3,7 @@
 A backend is a key-value store with expiry shared by every worker (and, for Redis, every
 instance): ``get``/``set``/``delete``, ``add`` (set only if absent: the primitive behind locks and
 de-duplication), ``delete_if`` (compare-and-delete: release only a lock still ours), groups
-(every key of one customer dropped at once), ``clear``, ``volume``, ``check`` and ``close``.
+(every key of one customer dropped at once; ``link`` adds a key to further groups), ``clear``, ``volume``, ``check`` and ``close``.
 All keys and groups live under the backend's namespace (CONTRACT section 2): two namespaces
 sharing one directory or Redis database never see, invalidate or clear each other's entries.
 
@@ -70,8 +70,13 @@ class CacheBackend(ABC):
         """Remove ``key`` only while it still holds ``expected`` (atomically); True when removed."""
 
     @abstractmethod
+    def link(self, group: str, key: str, *, expire: Seconds) -> None:
+        """Make :meth:`invalidate_group` of ``group`` remove ``key`` too (a key found through
+        several customers, such as an email search), for at least ``expire`` seconds."""
+
+    @abstractmethod
     def invalidate_group(self, group: str) -> int:
-        """Remove every key stored with ``group``; the number removed."""
+        """Remove every key stored with or linked to ``group``; the number removed."""
 
     @abstractmethod
     def clear(self) -> int:

@@ -2,7 +2,7 @@
 
 Shared by every worker of one instance (and the dashboard) through the file system; diskcache's
 transactions make ``add`` and ``delete_if`` atomic across processes, and its tag index gives
-groups (each key has at most one group, which is all a customer's pieces need). Values are
+groups (each key has one tag; further groups of a key are a JSON list of linked keys). Values are
 stored as JSON bytes, never pickles. Keys are prefixed with the namespace, so ``clear`` walks
 the keys and removes only this namespace's.
 """
@@ -56,7 +56,10 @@ class DiskBackend(CacheBackend):
         return self._cache
 
     def _key(self, key: str) -> str:
-        return self._prefix + key
+        return self._prefix + "k:" + key
+
+    def _links(self, group: str) -> str:
+        return self._prefix + "l:" + group
 
     def _tag(self, group: str | None) -> str | None:
         return None if group is None else self._prefix + "group:" + group
@@ -93,8 +96,24 @@ class DiskBackend(CacheBackend):
 
         return self._run(compare_and_delete)
 
+    def link(self, group: str, key: str, *, expire: Seconds) -> None:
+        def append(cache: diskcache.Cache) -> None:
+            with cache.transact():
+                members = decode(cache.get(self._links(group))) or []
+                if key not in members:
+                    members.append(key)
+                cache.set(self._links(group), encode(members), expire=max(_MIN_EXPIRE_S, expire))
+
+        self._run(append)
+
     def invalidate_group(self, group: str) -> int:
-        return int(self._run(lambda c: c.evict(self._tag(group))))
+        def invalidate(cache: diskcache.Cache) -> int:
+            with cache.transact():
+                linked = decode(cache.pop(self._links(group))) or []
+                removed = sum(1 for key in linked if cache.delete(self._key(key)))
+            return removed + int(cache.evict(self._tag(group)))
+
+        return int(self._run(invalidate))
 
     def clear(self) -> int:
         def clear_namespace(cache: diskcache.Cache) -> int:

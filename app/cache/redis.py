@@ -40,6 +40,12 @@ redis.call('SADD', KEYS[2], KEYS[1])
 if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
 return 1
 """
+# KEYS[1] group set; ARGV[1] member key, ARGV[2] ms
+_LINK = """
+redis.call('SADD', KEYS[1], ARGV[1])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 1
+"""
 _INVALIDATE_GROUP = """
 local removed = 0
 for _, key in ipairs(redis.call('SMEMBERS', KEYS[1])) do removed = removed + redis.call('DEL', key) end
@@ -91,6 +97,7 @@ class RedisBackend(CacheBackend):
         )
         self._client = redis.Redis(connection_pool=self._pool)
         self._set_in_group = self._client.register_script(_SET_IN_GROUP)
+        self._link = self._client.register_script(_LINK)
         self._invalidate = self._client.register_script(_INVALIDATE_GROUP)
         self._delete_if = self._client.register_script(_DELETE_IF)
         self._down_until = 0.0
@@ -140,6 +147,9 @@ class RedisBackend(CacheBackend):
 
     def delete_if(self, key: str, expected: Any) -> bool:
         return bool(self._run(self._delete_if, [self._keys + key], [encode(expected)]))
+
+    def link(self, group: str, key: str, *, expire: Seconds) -> None:
+        self._run(self._link, [self._groups + group], [self._keys + key, self._ms(expire)])
 
     def invalidate_group(self, group: str) -> int:
         return int(self._run(self._invalidate, [self._groups + group]))

@@ -147,6 +147,19 @@ def test_group_invalidation_drops_that_customers_keys_only(backend):
     assert backend.invalidate_group("customer:1") == 1
 
 
+def test_a_linked_key_goes_with_every_group_it_was_linked_to(backend):
+    backend.set("search:shared@example.com", ["1", "2"], expire=60)
+    backend.link("customer:1", "search:shared@example.com", expire=60)
+    backend.link("customer:2", "search:shared@example.com", expire=60)
+    backend.link("customer:2", "search:shared@example.com", expire=60)  # twice is once
+    backend.set("customer:2", {"id": 2}, expire=60, group="customer:2")
+    assert backend.invalidate_group("customer:2") == 2
+    assert backend.get("search:shared@example.com") is None
+    backend.set("search:shared@example.com", ["1"], expire=60)
+    assert backend.invalidate_group("customer:1") == 1  # still linked to customer 1
+    assert backend.invalidate_group("customer:2") == 0  # that link went with the first invalidation
+
+
 def test_namespaces_sharing_one_store_never_see_each_other(make_backend):
     sandbox, production = make_backend("sandbox"), make_backend("production")
     sandbox.set("customer:1", "from the sandbox", expire=60, group="customer:1")
