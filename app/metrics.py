@@ -52,6 +52,17 @@ CACHE_STALE = Counter(
 EVENT_WRITE_FAILURES = Counter(
     "ogtk_event_write_failures_total", "Lookup events that could not be stored (lookup still answered)."
 )
+ACTIONS = Counter(
+    "ogtk_actions_total",
+    "Gladly Action submits, by action (cancel, skip) and outcome (done, invalid, rejected, error).",
+    ["action", "outcome"],
+)
+WEBHOOKS = Counter(
+    "ogtk_webhooks_total",
+    "Ordergroove webhook deliveries, by outcome (applied, duplicate, ignored; rejected: a bad "
+    "signature, a body too large or not an event).",
+    ["outcome"],
+)
 
 
 def multiprocess_dir() -> str | None:
