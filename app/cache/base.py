@@ -32,8 +32,15 @@ def encode(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def decode(raw: bytes | str | None) -> Any:
-    return None if raw is None else json.loads(raw)
+def decode(raw: Any) -> Any:
+    """The stored value; anything that is not JSON (an entry pickled by an older release, a
+    foreign key) reads as absent, never as an error."""
+    if not isinstance(raw, (bytes, str)):
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
 
 
 class CacheBackend(ABC):

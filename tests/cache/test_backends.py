@@ -31,6 +31,18 @@ def test_values_round_trip_as_json(backend):
     assert backend.get("customer:absent") is None
 
 
+def test_an_entry_that_is_not_json_reads_as_absent(backend_kind, backend, tmp_path):
+    """An entry pickled by an older release (or a foreign key) is a miss, not an error."""
+    if backend_kind == "disk":
+        import diskcache
+
+        with diskcache.Cache(str(backend.directory)) as raw:
+            raw.set(backend._key("customer:old"), ("ok", 1.0, {"merchant_user_id": "old"}))
+    else:
+        backend._client.set(backend._keys + "customer:old", b"\x80\x04not json")
+    assert backend.get("customer:old") is None
+
+
 def test_an_entry_expires_and_a_longer_one_stays(backend):
     backend.set("short", "gone soon", expire=0.3)
     backend.set("long", "stays", expire=600)
