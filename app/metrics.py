@@ -13,6 +13,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
 )
@@ -49,8 +50,30 @@ CACHE_MISSES = Counter("ogtk_cache_misses_total", "Cache reads that needed Order
 CACHE_STALE = Counter(
     "ogtk_cache_stale_served_total", "Expired entries served because Ordergroove failed.", ["kind"]
 )
+DEPENDENCY_UP = Gauge(
+    "ogtk_dependency_up",
+    "1 when a shared dependency (Ordergroove, a shared Redis or PostgreSQL) worked at the last /readyz, "
+    "0 when failing; the lowest of the live workers. Never part of readiness.",
+    ["dependency"],
+    multiprocess_mode="livemin",
+)
 EVENT_WRITE_FAILURES = Counter(
     "ogtk_event_write_failures_total", "Lookup events that could not be stored (lookup still answered)."
+)
+ACTION_EVENT_WRITE_FAILURES = Counter(
+    "ogtk_action_event_write_failures_total",
+    "Action events that could not be stored (the action was still answered).",
+)
+WEBHOOK_EVENT_WRITE_FAILURES = Counter(
+    "ogtk_webhook_event_write_failures_total",
+    "Webhook events that could not be stored (the delivery was still answered).",
+)
+SUGGESTION_WRITE_FAILURES = Counter(
+    "ogtk_suggestion_write_failures_total",
+    "Wrong-id suggestions that could not be stored on their lookup event.",
+)
+EVENTS_PRUNED = Counter(
+    "ogtk_events_pruned_total", "Events deleted by retention pruning, by table.", ["table"]
 )
 ACTIONS = Counter(
     "ogtk_actions_total",
