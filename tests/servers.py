@@ -16,6 +16,7 @@ import os
 
 import pytest
 
+from app.cache import CacheBackend, open_location
 from app.cluster.servers import PostgresServer, RedisServer, ServerUnavailable
 
 __all__ = ["PostgresServer", "RedisServer", "ServerUnavailable", "in_ci", "unavailable"]
@@ -82,3 +83,39 @@ def postgres_url(postgres_server):
 
 
 _DATABASE_NUMBERS = itertools.count(1)
+
+
+# -- every cache backend, one test at a time ---------------------------------------------------
+
+CACHE_BACKENDS = ("disk", "redis")
+#: generous per-call timeout: two shared cores under several test suites can stall a call briefly
+TEST_REDIS_OPTIONS = {"timeout_s": 5.0}
+
+
+@pytest.fixture(params=CACHE_BACKENDS)
+def backend_kind(request):
+    """Runs the test once per cache backend: ``"disk"`` (diskcache) and ``"redis"`` (a real server)."""
+    return request.param
+
+
+@pytest.fixture
+def backend_location(backend_kind, request, tmp_path):
+    """Where this test's store is: an empty directory, or the URL of an empty Redis database."""
+    return str(tmp_path / "cache") if backend_kind == "disk" else request.getfixturevalue("redis_url")
+
+
+@pytest.fixture
+def make_backend(backend_kind, backend_location):
+    """``make_backend(namespace="test", location=None)``: a new backend on this test's store, the
+    way another worker or instance would open it (forked children may call it too)."""
+    opened: list[CacheBackend] = []
+    options = TEST_REDIS_OPTIONS if backend_kind == "redis" else {}
+
+    def make(namespace: str = "test", location: str | None = None) -> CacheBackend:
+        backend = open_location(location or backend_location, namespace=namespace, **options)
+        opened.append(backend)
+        return backend
+
+    yield make
+    for backend in opened:
+        backend.close()
