@@ -113,7 +113,7 @@ class ReadinessChecker:
     # --- shared ---------------------------------------------------------------------------
     def ordergroove(self) -> str:
         """What this process last heard from Ordergroove; a probe when it heard nothing lately."""
-        state = _upstream_state(self.client)
+        state = self.client.upstream_state(fresh_s=UPSTREAM_FRESH_S)
         if state.status == "failing":
             return failing(state.reason or "Ordergroove is failing")
         if state.status == OK:
@@ -141,21 +141,3 @@ def _state_of(check: Callable[[], None]) -> str:
         return failing(str(exc) or type(exc).__name__)
     return OK
 
-
-@dataclass(frozen=True)
-class _State:
-    status: str
-    reason: str | None = None
-
-
-def _upstream_state(client: Any) -> Any:
-    """The client's own verdict (``upstream_state``); read from its timestamps on clients that
-    predate it (those count a 401 as an answer, so only the probe can see a revoked key)."""
-    if hasattr(client, "upstream_state"):
-        return client.upstream_state(fresh_s=UPSTREAM_FRESH_S)
-    answered, failed = client.answered_at, client.failed_at
-    if failed is not None and (answered is None or failed >= answered):
-        return _State("failing", "Ordergroove failed on the latest call")
-    if answered is not None and time.monotonic() - answered < UPSTREAM_FRESH_S:
-        return _State(OK)
-    return _State("unknown")
