@@ -72,21 +72,20 @@ class ReadinessChecker:
         self._probe: tuple[float, str] | None = None  # (when, verdict)
         #: more shared dependencies (a shared Redis, PostgreSQL) register a check here
         self.shared_checks: dict[str, Callable[[], str]] = {"ordergroove": self.ordergroove}
+        if getattr(cache, "shared", False):  # Redis (OGTK_CACHE_URL): every instance's, so only reported
+            self.shared_checks["cache"] = lambda: _state_of(self.cache.check)
 
     def begin_shutdown(self) -> None:
         """Called when the worker is told to stop: readiness fails while in-flight work drains."""
         self.shutting_down = True
 
     def evaluate(self) -> Readiness:
-        readiness = Readiness(
-            local={
-                "data_dir": self.data_dir_state(),
-                "cache": _state_of(self.cache.check),
-                "events": _state_of(self.events.check),
-                "process": failing("shutting down") if self.shutting_down else OK,
-            },
-            shared={name: check() for name, check in self.shared_checks.items()},
-        )
+        local = {"data_dir": self.data_dir_state()}
+        if "cache" not in self.shared_checks:
+            local["cache"] = _state_of(self.cache.check)
+        local["events"] = _state_of(self.events.check)
+        local["process"] = failing("shutting down") if self.shutting_down else OK
+        readiness = Readiness(local=local, shared={name: check() for name, check in self.shared_checks.items()})
         for name, state in readiness.shared.items():
             metrics.DEPENDENCY_UP.labels(name).set(1 if state == OK else 0)
         return readiness
