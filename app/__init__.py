@@ -51,11 +51,9 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, JSON_SORT_KEYS=False)
 
-    from . import cli, ops, services
-    from .gladly import blueprint
+    from . import cli, services, web
 
     services.init_app(app, settings)
-    app.register_blueprint(blueprint.bp)
-    app.register_blueprint(ops.bp)
+    web.init_app(app)
     cli.init_app(app)
     return app

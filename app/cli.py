@@ -8,7 +8,6 @@ like Gladly signs, so a deployment can be tested by hand.
 from __future__ import annotations
 
 import base64
-import json
 import shlex
 import sys
 from urllib.parse import urlsplit
@@ -18,25 +17,13 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 from .deadline import Deadline
-from .gladly.schema import LookupRequest
+from .gladly.schema import LookupRequest, encode_body, lookup_body
 from .gladly.signing import sign_headers
 from .ordergroove.errors import OrdergrooveError
 from .ordergroove.fetcher import FetchStats
 from .services import get_services
 
 LEVELS = click.Choice(["BASIC", "DETAILED"], case_sensitive=False)
-
-
-def lookup_body(level: str, customer_id: str | None, emails: tuple[str, ...], gladly_id: str | None) -> dict:
-    """A Gladly-shaped lookup body (what Gladly itself would POST)."""
-    query: dict = {}
-    if gladly_id:
-        query["id"] = gladly_id
-    if customer_id:
-        query["externalCustomerId"] = customer_id
-    if emails:
-        query["emails"] = list(emails)
-    return {"lookupLevel": level.upper(), "query": query, "uniqueMatchRequired": level.upper() == "DETAILED"}
 
 
 @click.command("lookup")
@@ -87,7 +74,8 @@ def sign_request_command(customer_id, url, level, emails, gladly_id, raw_body) -
     if raw_body is not None:
         body = raw_body.encode()
     else:
-        body = json.dumps(lookup_body(level, customer_id, emails, gladly_id), separators=(",", ":")).encode()
+        body = encode_body(lookup_body(level, external_customer_id=customer_id or None, emails=list(emails) or None,
+                                       gladly_id=gladly_id or None))
     headers = {"Accept": "application/json", "Content-Type": "application/json"}
     if settings.gladly_basic_auth:
         token = base64.b64encode(settings.gladly_basic_auth.reveal().encode()).decode()

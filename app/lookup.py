@@ -17,10 +17,12 @@ from .deadline import Deadline
 from .gladly.presenter import present_basic, present_detailed
 from .gladly.schema import LookupRequest
 from .ordergroove.fetcher import FetchStats, ProfileFetcher
+from .outcomes import AMBIGUOUS, ERROR, MATCHED, UNMATCHED
+
+__all__ = ["AMBIGUOUS", "BASIC_RESULT_LIMIT", "ERROR", "MATCHED", "UNMATCHED", "LookupResult", "LookupService",
+           "response_body"]
 
 BASIC_RESULT_LIMIT = 10
-
-MATCHED, UNMATCHED, AMBIGUOUS, ERROR = "matched", "unmatched", "ambiguous", "error"
 
 
 @dataclass

@@ -18,12 +18,13 @@ from prometheus_client import (
 )
 from prometheus_client import multiprocess
 
+from .outcomes import METRIC_OUTCOMES
+
 LOOKUP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 10.0)
 
 LOOKUPS = Counter(
     "ogtk_lookups_total",
-    "Gladly lookups answered, by lookup level and outcome (matched, unmatched, ambiguous, error, "
-    "unauthorized, invalid).",
+    f"Gladly lookups answered, by lookup level and outcome ({', '.join(METRIC_OUTCOMES)}).",
     ["level", "outcome"],
 )
 LOOKUP_SECONDS = Histogram(
@@ -50,6 +51,17 @@ CACHE_STALE = Counter(
 )
 EVENT_WRITE_FAILURES = Counter(
     "ogtk_event_write_failures_total", "Lookup events that could not be stored (lookup still answered)."
+)
+ACTIONS = Counter(
+    "ogtk_actions_total",
+    "Gladly Action submits, by action (cancel, skip) and outcome (done, invalid, rejected, error).",
+    ["action", "outcome"],
+)
+WEBHOOKS = Counter(
+    "ogtk_webhooks_total",
+    "Ordergroove webhook deliveries, by outcome (applied, duplicate, ignored; rejected: a bad "
+    "signature, a body too large or not an event).",
+    ["outcome"],
 )
 
 

@@ -159,6 +159,10 @@ class SandboxProcess(ManagedProcess):
     def stats(self) -> dict:
         return self.http.get(f"{self.base_url}/_sandbox/stats", timeout=5).json()
 
+    def request_log(self) -> list[dict]:
+        """As :meth:`app.sandbox.SandboxServer.request_log`; the times are this machine's ``time.monotonic()``."""
+        return self.http.get(f"{self.base_url}/_sandbox/requests", timeout=10).json()
+
     def reset_stats(self) -> None:
         self.http.post(f"{self.base_url}/_sandbox/reset-stats", timeout=5).raise_for_status()
 

@@ -22,7 +22,7 @@ from .settings import Settings
 log = logging.getLogger("ogtk")
 
 #: How long recording one event may wait for another worker's write: inside the time the lookup
-#: keeps back for answering (blueprint.ANSWER_MARGIN_S), so the deadline still holds.
+#: keeps back for answering (app.web.lookup.ANSWER_MARGIN_S), so the deadline still holds.
 EVENT_BUSY_TIMEOUT_MS = 200
 
 

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .hosts import is_loopback_url
+
 DEFAULT_BASE_URL = "https://restapi.ordergroove.com"
 #: the key the local sandbox expects by default, sent when no ORDERGROOVE_API_KEY is set for it
 SANDBOX_DEFAULT_API_KEY = "sandbox-key"
@@ -38,6 +40,48 @@ def default_metrics_dir(data_dir: Path, env: Mapping[str, str] | None = None) ->
 
 class SettingsError(ValueError):
     """A configuration value is missing or invalid; the message says which and why."""
+
+
+#: the Gladly Actions this toolkit can offer (CONTRACT section 8), in the order cards list them
+ACTION_NAMES = ("cancel", "skip")
+#: Ordergroove's standard cancel reasons (help article 360046017813) without the system-only 9
+DEFAULT_CANCEL_REASONS: tuple[tuple[str, str], ...] = (
+    ("1", "Other"), ("2", "Overstocked"), ("3", "Product not in use"), ("8", "Too expensive"),
+    ("15", "Tried and don't like product"), ("22", "Switch to another product"),
+    ("31", "Trouble managing Auto-Ship online"), ("70", "No longer use this product"),
+)
+#: a reason's label becomes the cancel details when the agent types none, so it obeys their rules
+MAX_CANCEL_DETAILS = 200
+
+
+def parse_actions(raw: str | None) -> frozenset[str]:
+    """``"cancel, skip"`` → ``{"cancel", "skip"}``; unknown names are refused, empty means none."""
+    names = {part.strip().lower() for part in (raw or "").split(",") if part.strip()}
+    unknown = sorted(names - set(ACTION_NAMES))
+    if unknown:
+        raise SettingsError(f"OGTK_ACTIONS knows only {', '.join(ACTION_NAMES)}; got {', '.join(unknown)}")
+    return frozenset(names)
+
+
+def parse_cancel_reasons(raw: str) -> tuple[tuple[str, str], ...]:
+    """``"2=Overstocked;8=Too expensive"`` → ``(("2", "Overstocked"), ("8", "Too expensive"))``."""
+    reasons: dict[str, str] = {}
+    for pair in (part.strip() for part in raw.split(";")):
+        if not pair:
+            continue
+        code, sep, label = (text.strip() for text in pair.partition("="))
+        if not sep or not code.isascii() or not code.isdigit() or not label:
+            raise SettingsError(f"OGTK_CANCEL_REASONS entries must look like 2=Overstocked, got {pair!r}")
+        if "|" in label or len(label) > MAX_CANCEL_DETAILS:
+            raise SettingsError(f"OGTK_CANCEL_REASONS label for {code} must have no | and at most "
+                                f"{MAX_CANCEL_DETAILS} characters")
+        code = str(int(code))
+        if code in reasons:
+            raise SettingsError(f"OGTK_CANCEL_REASONS lists code {code} twice")
+        reasons[code] = label
+    if not reasons:
+        raise SettingsError("OGTK_CANCEL_REASONS holds no code=label pair")
+    return tuple(reasons.items())
 
 
 class Secret:
@@ -68,11 +112,6 @@ class Secret:
 
     def __bool__(self) -> bool:
         return bool(self._value)
-
-
-def _is_sandbox_url(url: str) -> bool:
-    host = url.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0].strip("[]")
-    return host in {"localhost", "127.0.0.1", "::1"} or host.startswith("127.")
 
 
 @dataclass(frozen=True)
@@ -113,10 +152,14 @@ class Settings:
     cache_size_limit_bytes: int = 1 << 30
     # Lookup events
     event_retention_days: int = 90
+    # Gladly Actions (section 8) and Ordergroove webhooks (section 9)
+    actions: frozenset[str] = frozenset()
+    cancel_reasons: tuple[tuple[str, str], ...] = DEFAULT_CANCEL_REASONS
+    ordergroove_webhook_key: Secret | None = None  # comma list of keys; never printed
 
     @property
     def ordergroove_is_sandbox(self) -> bool:
-        return _is_sandbox_url(self.ordergroove_base_url)
+        return is_loopback_url(self.ordergroove_base_url)
 
     @property
     def effective_api_key(self) -> Secret:
@@ -133,6 +176,13 @@ class Settings:
     @property
     def events_db_path(self) -> Path:
         return self.data_dir / "events.sqlite3"
+
+    @property
+    def webhook_keys(self) -> tuple[bytes, ...]:
+        """Every configured Ordergroove webhook verification key (rotation: several at once)."""
+        if not self.ordergroove_webhook_key:
+            return ()
+        return tuple(k.strip().encode("utf-8") for k in self.ordergroove_webhook_key.reveal().split(",") if k.strip())
 
     @property
     def authentication_configured(self) -> bool:
@@ -193,6 +243,13 @@ class Settings:
         if (path := text("OGTK_GLADLY_LOOKUP_PATH")) is not None:
             values["gladly_lookup_path"] = path
         values["allow_unauthenticated"] = text("OGTK_ALLOW_UNAUTHENTICATED") == "1"
+        values["actions"] = parse_actions(text("OGTK_ACTIONS"))
+        if (reasons := text("OGTK_CANCEL_REASONS")) is not None:
+            values["cancel_reasons"] = parse_cancel_reasons(reasons)
+        if (webhook_key := text("ORDERGROOVE_WEBHOOK_KEY")) is not None:
+            if not any(k.strip() for k in webhook_key.split(",")):
+                raise SettingsError("ORDERGROOVE_WEBHOOK_KEY holds no key (a comma list of keys)")
+            values["ordergroove_webhook_key"] = Secret(webhook_key)
 
         numeric = {
             "GLADLY_REPLAY_WINDOW_S": ("gladly_replay_window_s", int, 0),

@@ -9,7 +9,6 @@ same Gladly profile as Gladly does, DETAILED lookups by id, unknown ids and emai
 from __future__ import annotations
 
 import base64
-import json
 import random
 import secrets
 import time
@@ -19,6 +18,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from .gladly.schema import encode_body, lookup_body
 from .gladly.signing import sign_headers
 
 
@@ -56,7 +56,7 @@ class GladlyClient:
         return headers
 
     def lookup(self, payload: dict) -> Answer:
-        body = json.dumps(payload, separators=(",", ":")).encode()
+        body = encode_body(payload)
         started = time.perf_counter()
         response = self.session.post(self.url, data=body, headers=self.headers_for(body), timeout=self.timeout)
         try:
@@ -110,24 +110,18 @@ def demo_plan(customers: Iterable[dict], *, shared_email: str | None = None, see
             plan.append(_basic(gladly_id(rng), [shared_email], None))
             plan.append(_detailed(gladly_id(rng), None, [shared_email]))
         else:  # phones alone never match
-            plan.append({"lookupLevel": "BASIC", "uniqueMatchRequired": False,
-                         "query": {"id": gid, "phones": ["+1415555" + f"{rng.randrange(10**4):04d}"]}})
+            plan.append(lookup_body("BASIC", gladly_id=gid, phones=["+1415555" + f"{rng.randrange(10**4):04d}"]))
     rng.shuffle(plan)
     return plan[:size]
 
 
 def _basic(gid: str, emails: list[str], customer: dict | None) -> dict:
-    query: dict[str, Any] = {"id": gid, "emails": emails}
-    if customer:
-        query["name"] = f"{customer.get('first_name', '')} {customer.get('last_name', '')}".strip()
-    return {"lookupLevel": "BASIC", "uniqueMatchRequired": False, "query": query}
+    name = f"{customer.get('first_name', '')} {customer.get('last_name', '')}".strip() if customer else None
+    return lookup_body("BASIC", gladly_id=gid, emails=emails, name=name)
 
 
 def _detailed(gid: str, customer_id: str | None, emails: list[str]) -> dict:
-    query: dict[str, Any] = {"id": gid, "emails": emails}
-    if customer_id:
-        query["externalCustomerId"] = customer_id
-    return {"lookupLevel": "DETAILED", "uniqueMatchRequired": True, "query": query}
+    return lookup_body("DETAILED", gladly_id=gid, emails=emails, external_customer_id=customer_id or None)
 
 
 def new_signing_key() -> str:

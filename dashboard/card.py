@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
+from app.hosts import url_host
 from dashboard import md
 
 #: st.badge colour of each contract status
@@ -185,7 +186,7 @@ def image_loadable(url: str | None) -> bool:
     """
     if not url or not url.startswith(("http://", "https://")):
         return False
-    host = url.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[0].lower()
+    host = url_host(url)
     return not any(host == name or host.endswith("." + name) for name in _UNRESOLVABLE)
 
 

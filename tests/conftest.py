@@ -17,6 +17,8 @@ from app.sandbox import KNOWN, SandboxServer  # noqa: E402
 
 from support import LOOKUP_PATH, SIGNING_KEY, signed  # noqa: E402
 
+pytest_plugins = ("servers",)  # real redis-server / PostgreSQL fixtures (tests/servers.py)
+
 
 @pytest.fixture(scope="session")
 def sandbox():

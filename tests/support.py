@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
-import json
 
+from app.gladly.schema import encode_body, lookup_body
 from app.gladly.signing import sign_headers
 
 SIGNING_KEY = "test-signing-key-0123456789abcdef"
@@ -15,7 +15,7 @@ LOOKUP_PATH = "/gladly/lookup"
 def signed(payload, *, key: str = SIGNING_KEY, basic: str | None = None, raw: bytes | None = None,
            extra: dict | None = None) -> tuple[bytes, dict]:
     """Body bytes and headers exactly as Gladly would send them."""
-    body = raw if raw is not None else json.dumps(payload, separators=(",", ":")).encode()
+    body = raw if raw is not None else encode_body(payload)
     headers = {"Accept": "application/json", "Content-Type": "application/json", **(extra or {})}
     if basic:
         headers["Authorization"] = "Basic " + base64.b64encode(basic.encode()).decode()
@@ -24,20 +24,9 @@ def signed(payload, *, key: str = SIGNING_KEY, basic: str | None = None, raw: by
 
 
 def detailed(customer_id=None, emails=None, unique=True, gladly_id="gladly-profile-1"):
-    query = {"id": gladly_id}
-    if customer_id is not None:
-        query["externalCustomerId"] = customer_id
-    if emails is not None:
-        query["emails"] = emails
-    return {"lookupLevel": "DETAILED", "uniqueMatchRequired": unique, "query": query}
+    return lookup_body("DETAILED", external_customer_id=customer_id, emails=emails, gladly_id=gladly_id,
+                       unique_match_required=unique)
 
 
 def basic(emails=None, customer_id=None, gladly_id="gladly-profile-1", phones=None):
-    query = {"id": gladly_id}
-    if emails is not None:
-        query["emails"] = emails
-    if customer_id is not None:
-        query["externalCustomerId"] = customer_id
-    if phones is not None:
-        query["phones"] = phones
-    return {"lookupLevel": "BASIC", "uniqueMatchRequired": False, "query": query}
+    return lookup_body("BASIC", external_customer_id=customer_id, emails=emails, phones=phones, gladly_id=gladly_id)

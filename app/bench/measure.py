@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 import requests
 
+from ..gladly.schema import encode_body, lookup_body
 from ..gladly.signing import sign_headers
 from .stats import median, summarize_ms
 
@@ -26,14 +27,13 @@ LOOKUP_PATH = "/gladly/lookup"
 
 
 def detailed_payload(customer_id: str, gladly_id: str = "bench-gladly-profile") -> dict:
-    return {"lookupLevel": "DETAILED", "uniqueMatchRequired": True,
-            "query": {"id": gladly_id, "externalCustomerId": customer_id}}
+    return lookup_body("DETAILED", gladly_id=gladly_id, external_customer_id=customer_id)
 
 
 def signed_request(key: str, payload: dict | bytes, *, now: float | None = None,
                    content_type: str = "application/json", path: str = LOOKUP_PATH) -> tuple[bytes, dict]:
     """Body bytes and Gladly headers (signature included) for one lookup."""
-    body = payload if isinstance(payload, bytes) else json.dumps(payload, separators=(",", ":")).encode()
+    body = payload if isinstance(payload, bytes) else encode_body(payload)
     headers = sign_headers(key, method="POST", path=path, body=body,
                            headers={"Accept": "application/json", "Content-Type": content_type}, now=now)
     return body, headers

@@ -27,6 +27,7 @@ from typing import Any, Callable, Iterator
 
 import requests
 
+from ..gladly.schema import encode_body, lookup_body
 from ..gladly.signing import sign_headers
 from ..processes import ApiProcess
 from ..sandbox.data import KNOWN
@@ -86,19 +87,18 @@ class ScenarioResult:
 
 def signed(key: str, payload: Any, *, kind: str, content_type: str = "application/json",
            now: float | None = None, raw: bytes | None = None) -> Request:
-    body = raw if raw is not None else json.dumps(payload, separators=(",", ":")).encode()
+    body = raw if raw is not None else encode_body(payload)
     headers = sign_headers(key, method="POST", path=LOOKUP_PATH, body=body,
                            headers={"Accept": "application/json", "Content-Type": content_type}, now=now)
     return Request(kind, "POST", body, headers)
 
 
 def detailed(customer_id: str, gladly_id: str = "soak-profile") -> dict:
-    return {"lookupLevel": "DETAILED", "uniqueMatchRequired": True,
-            "query": {"id": gladly_id, "externalCustomerId": str(customer_id)}}
+    return lookup_body("DETAILED", gladly_id=gladly_id, external_customer_id=str(customer_id))
 
 
 def basic(email: str, gladly_id: str = "soak-profile") -> dict:
-    return {"lookupLevel": "BASIC", "uniqueMatchRequired": False, "query": {"id": gladly_id, "emails": [email]}}
+    return lookup_body("BASIC", gladly_id=gladly_id, emails=[email])
 
 
 def valid_lookup_answer(sent: Sent) -> bool:
@@ -174,12 +174,46 @@ def short_ttls(seconds: float) -> dict:
 
 
 def events_in(data_dir: Path) -> int:
-    """Events stored so far, read without writing anything (the data disk may be full)."""
+    """Events stored so far, read without writing anything; needs free space (see :class:`EventCounter`)."""
     path = data_dir / "events.sqlite3"
     if not path.exists():
         return 0
     with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)) as db:
-        return db.execute("SELECT COUNT(*) FROM lookup_events").fetchone()[0]
+        return db.execute("SELECT COUNT(*) FROM lookup_events").fetchall()[0][0]
+
+
+class EventCounter:
+    """Counts stored events through one read-only connection opened while the disk has space.
+
+    Why held open: the event database is in WAL mode, and a connection that finds no other
+    connection on it (the API's workers drop theirs after a failed write) must rebuild the
+    shared-memory index in the ``-shm`` file (creating it when the last writer removed it), which
+    takes free space; on a full disk that fails with "disk I/O error", even for a ``mode=ro``
+    open. Held open from before the disk fills, this connection
+    keeps the index alive, so counting needs no free byte. ``fetchall`` ends each read at once,
+    so the held connection never pins a snapshot or blocks a checkpoint.
+
+    >>> with EventCounter(data_dir) as events:  # doctest: +SKIP
+    ...     before = events.count(); fill_the_disk(); recorded = events.count() - before
+    """
+
+    def __init__(self, data_dir: Path):
+        path = data_dir / "events.sqlite3"
+        if not path.exists():
+            raise FileNotFoundError(f"no event database at {path} yet: open the counter after a lookup")
+        self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5, check_same_thread=False)
+
+    def count(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM lookup_events").fetchall()[0][0]
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> "EventCounter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def server_side_max_ms(data_dir: Path, last: int) -> float:
@@ -515,26 +549,27 @@ def data_dir_unwritable(sandbox: Any, sizes: Sizes, work: Path) -> ScenarioResul
         customers = pick_customers(sandbox, sizes.warm_customers)
         with api_running(sandbox, sizes, work, "datadir-full", key, data_dir=data_dir) as api:
             warm_up(api, key, customers)
-            status, body = _readyz(api)
-            result.check("/readyz 200 before", status == 200, status)
-            before = events_in(data_dir)
-            filled = fill(mount_point)
-            result.notes.append(f"full: a filler file took the last {filled / 2**20:.1f} MiB of the 64 MiB tmpfs")
-            workers_before = api.worker_pids()
-            answers = drive(api.base_url, lookup_mix(key, customers, sizes.full_disk_lookups, seed=8),
-                            concurrency=sizes.concurrency, timeout=sizes.deadline_s + 10)
-            status, body = _readyz(api)
-            tally(result, answers, sizes.deadline_s)
-            lookup_bounds(result, answers, sizes.deadline_s, prefix="full: ")
-            result.check("full: /readyz 503 with reasons", status == 503 and _has_reasons(body), _brief(body))
-            lost = [p for p in workers_before if p not in api.worker_pids()]
-            result.check("full: no worker died", not lost,
-                         f"{len(lost)} of {len(workers_before)} workers died: {_deaths(api.log_path)}"
-                         if lost else "all alive")
-            result.events_recorded = events_in(data_dir) - before
-            result.notes.append(f"full: {result.events_recorded} events recorded for {len(answers)} lookups "
-                                "(lost by design while full; counted in ogtk_event_write_failures_total)")
-            (mount_point / "filler.bin").unlink()
+            with EventCounter(data_dir) as events:  # opened while there is space: see its docstring
+                status, body = _readyz(api)
+                result.check("/readyz 200 before", status == 200, status)
+                before = events.count()
+                filled = fill(mount_point)
+                result.notes.append(f"full: a filler file took the last {filled / 2**20:.1f} MiB of the 64 MiB tmpfs")
+                workers_before = api.worker_pids()
+                answers = drive(api.base_url, lookup_mix(key, customers, sizes.full_disk_lookups, seed=8),
+                                concurrency=sizes.concurrency, timeout=sizes.deadline_s + 10)
+                status, body = _readyz(api)
+                tally(result, answers, sizes.deadline_s)
+                lookup_bounds(result, answers, sizes.deadline_s, prefix="full: ")
+                result.check("full: /readyz 503 with reasons", status == 503 and _has_reasons(body), _brief(body))
+                lost = [p for p in workers_before if p not in api.worker_pids()]
+                result.check("full: no worker died", not lost,
+                             f"{len(lost)} of {len(workers_before)} workers died: {_deaths(api.log_path)}"
+                             if lost else "all alive")
+                result.events_recorded = events.count() - before
+                result.notes.append(f"full: {result.events_recorded} events recorded for {len(answers)} lookups "
+                                    "(lost by design while full; counted in ogtk_event_write_failures_total)")
+                (mount_point / "filler.bin").unlink()
             recovered = _recover(api)
             result.check("full, then space freed: /readyz back to 200", recovered[0] == 200, _brief(recovered[1]))
         ro = _run(["mount", "-o", "remount,ro", str(mount_point)])

@@ -10,8 +10,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from ..outcomes import OUTCOMES
+
 LEVELS = ("BASIC", "DETAILED")
-OUTCOMES = ("matched", "unmatched", "ambiguous", "error")
 KIND_EXTERNAL = "externalCustomerId"
 KIND_EMAIL = "email"
 HOUR_MS = 3_600_000

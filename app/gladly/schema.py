@@ -23,7 +23,8 @@ from typing import Any, Mapping
 
 from .errors import RequestError
 
-__all__ = ["BASIC", "DETAILED", "LEVELS", "MAX_VALUES", "LookupRequest", "RequestError", "parse_lookup_request"]
+__all__ = ["BASIC", "DETAILED", "LEVELS", "MAX_VALUES", "LookupRequest", "RequestError", "encode_body", "lookup_body",
+           "parse_lookup_request"]
 
 BASIC, DETAILED = "BASIC", "DETAILED"
 LEVELS = (BASIC, DETAILED)
@@ -198,3 +199,29 @@ def parse_lookup_request(body: bytes | str | Mapping[str, Any]) -> LookupRequest
         gladly_customer_id=_optional_text(query.get("id")),
         name=_optional_text(query.get("name")) if isinstance(query.get("name"), str) else None,
     )
+
+
+def lookup_body(level: str, *, external_customer_id: str | None = None, emails: Any = None, phones: Any = None,
+                gladly_id: str | None = None, name: str | None = None,
+                unique_match_required: bool | None = None) -> dict[str, Any]:
+    """A lookup body shaped as Gladly sends it: the inverse of :func:`parse_lookup_request`.
+
+    The one builder for tests, the simulator, the benchmarks and the CLI. Fields left ``None``
+    are left out; ``uniqueMatchRequired`` defaults as Gladly sends it (true for DETAILED).
+
+    >>> lookup_body("DETAILED", external_customer_id="42")
+    {'lookupLevel': 'DETAILED', 'uniqueMatchRequired': True, 'query': {'externalCustomerId': '42'}}
+    """
+    level = level.upper()
+    query: dict[str, Any] = {}
+    for key, value in (("id", gladly_id), ("name", name), ("externalCustomerId", external_customer_id),
+                       ("emails", emails), ("phones", phones)):
+        if value is not None:
+            query[key] = list(value) if isinstance(value, tuple) else value
+    unique = level == DETAILED if unique_match_required is None else unique_match_required
+    return {"lookupLevel": level, "uniqueMatchRequired": unique, "query": query}
+
+
+def encode_body(payload: Any) -> bytes:
+    """Compact JSON bytes, as Gladly puts them on the wire (and signs them)."""
+    return json.dumps(payload, separators=(",", ":")).encode()

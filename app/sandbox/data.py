@@ -41,6 +41,9 @@ of the seed and of the customer count; the background customers around them come
 - ``no_subscriptions``: customer with no subscriptions at all.
 - ``inactive_customer``: customer with ``live false``.
 - ``unknown``: a customer id that does not exist.
+- ``twelve``: customer with exactly ``twelve_subscriptions`` (12) live subscriptions over 6
+  products, on exactly ``twelve_orders`` (4) upcoming orders of 3 subscriptions each, and nothing
+  else (the bench's "many subscriptions" customer, issue 9).
 
 >>> ds = generate(seed=1); ds.customer(KNOWN["reference"])["first_name"]
 'Dana'
@@ -87,6 +90,9 @@ KNOWN: dict[str, Any] = {
     "no_subscriptions": "5550007007",
     "inactive_customer": "5550008008",
     "unknown": "9999999999",
+    "twelve": "5550009009",
+    "twelve_subscriptions": 12,
+    "twelve_orders": 4,
 }
 
 _PERIOD_DAYS = {1: 1, 2: 7, 3: 30, 4: 365}
@@ -623,6 +629,20 @@ def _fixtures(b: _Builder) -> None:
                           email="pat.lindqvist@example.org", phone_number="+13125550166", phone_type="landline",
                           live=False, **_ids(KNOWN["inactive_customer"]))
     b.subscription(rng, inactive, b.orderable[6]["external_product_id"], "inactive", live=False)
+
+    # -- twelve: 12 live subscriptions over 6 products on 4 upcoming orders, nothing else
+    twelve = b.customer(rng, merchant_user_id=KNOWN["twelve"], first_name="Avery", last_name="Castellanos",
+                        email="avery.castellanos@example.com", phone_number="+15125550142", phone_type=2,
+                        extra_data={}, **_ids(KNOWN["twelve"]))
+    per_order = KNOWN["twelve_subscriptions"] // KNOWN["twelve_orders"]
+    for n in range(KNOWN["twelve_orders"]):
+        lines = []
+        for m in range(per_order):
+            pid = b.orderable[10 + (n * per_order + m) % 6]["external_product_id"]
+            sub = b.subscription(rng, twelve, pid, "active", live=True, cancelled=None, price=None,
+                                 currency_code="USD", every=1, every_period=3, frequency_days=30)
+            lines.append((sub, pid))
+        b.order(rng, twelve, (REFERENCE_DATE + timedelta(days=3 + 9 * n)).replace(hour=6), 1, lines)
 
 
 def _background(b: _Builder, rng: random.Random, count: int) -> None:

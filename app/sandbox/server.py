@@ -3,7 +3,8 @@
 ``create_app`` builds the Flask app; :class:`SandboxServer` runs it on a threaded HTTP/1.1 server
 with keep-alive in a background thread (one thread per connection, so latency injected into one
 request never delays another). Control endpoints under ``/_sandbox/`` (loopback only, no api key, no
-faults): ``GET /_sandbox/stats``, ``POST /_sandbox/reset-stats``, ``GET|POST /_sandbox/faults``,
+faults): ``GET /_sandbox/stats``, ``GET /_sandbox/requests`` (the request log),
+``POST /_sandbox/reset-stats``, ``GET|POST /_sandbox/faults``,
 ``GET /_sandbox/known``.
 
 Pagination: page style by default (``count``/``next``/``previous``/``results``; ``page``,
@@ -22,13 +23,15 @@ import socket
 import socketserver
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from collections import Counter
+from collections import Counter, deque
 from typing import Any, Callable, Iterable
 from urllib.parse import unquote_to_bytes, urlencode
 
 from flask import Flask, Response, g, request
 
+from app.hosts import is_loopback
 from app.settings import SANDBOX_DEFAULT_API_KEY
 
 from .data import DEFAULT_CUSTOMERS, DEFAULT_SEED, KNOWN, Dataset, generate
@@ -37,6 +40,7 @@ from .faults import FaultInjector, FaultSettings
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 100
 NOT_FOUND = {"detail": "Unable to find requested asset."}
+REQUEST_LOG_SIZE = 50_000
 
 
 class BadParams(Exception):
@@ -48,7 +52,12 @@ class BadParams(Exception):
 
 
 class Stats:
-    """Thread-safe request counters for the data paths.
+    """Thread-safe request counters and a request log for the data paths.
+
+    The log keeps, per request, its method, path, route template, query (name -> values),
+    status and ``time.monotonic()`` at arrival and at answer (CLOCK_MONOTONIC is system-wide on
+    Linux, so a test in another process can compare them with its own clock), so tests can group
+    a lookup's requests into rounds. It holds the last :data:`REQUEST_LOG_SIZE` requests.
 
     >>> st = Stats(); st.count("/customers/{id}/"); st.as_dict()["requests"]
     1
@@ -59,6 +68,7 @@ class Stats:
         self._requests = 0
         self._paths: Counter[str] = Counter()
         self._statuses: Counter[str] = Counter()
+        self._log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
 
     def count(self, template: str) -> None:
         with self._lock:
@@ -69,11 +79,20 @@ class Stats:
         with self._lock:
             self._statuses[str(status)] += 1
 
+    def log(self, entry: dict[str, Any]) -> None:
+        with self._lock:
+            self._log.append(entry)
+
+    def request_log(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(entry) for entry in self._log]
+
     def reset(self) -> None:
         with self._lock:
             self._requests = 0
             self._paths.clear()
             self._statuses.clear()
+            self._log.clear()
 
     def as_dict(self) -> dict[str, Any]:
         with self._lock:
@@ -210,8 +229,10 @@ def create_app(dataset: Dataset, injector: FaultInjector, stats: Stats,
                 return _json({"detail": "control endpoints are loopback only"}, 403)
             return None
         g.data_path = True
+        g.started = time.monotonic()
         rule = request.url_rule
-        stats.count(rule.rule.replace("<rid>", "{id}") if rule is not None else "(unmatched)")
+        g.template = rule.rule.replace("<rid>", "{id}") if rule is not None else "(unmatched)"
+        stats.count(g.template)
         injector.delay()
         fault = injector.draw()
         if fault is not None:
@@ -219,6 +240,7 @@ def create_app(dataset: Dataset, injector: FaultInjector, stats: Stats,
                 injector.hang()
                 if fault.close:
                     stats.status("closed")  # counted before the client can see the drop
+                    _log_request(stats, "closed")
                     g.data_path = False
                     _drop_connection()
             status, body, content_type, headers = injector.body(fault)
@@ -234,6 +256,7 @@ def create_app(dataset: Dataset, injector: FaultInjector, stats: Stats,
     def _count_status(response: Response) -> Response:
         if g.get("data_path"):
             stats.status(response.status_code)
+            _log_request(stats, response.status_code)
         return response
 
     @app.errorhandler(BadParams)
@@ -352,6 +375,10 @@ def create_app(dataset: Dataset, injector: FaultInjector, stats: Stats,
     def sandbox_stats() -> Response:
         return _json(stats.as_dict())
 
+    @app.get("/_sandbox/requests")
+    def sandbox_requests() -> Response:
+        return _json(stats.request_log())
+
     @app.post("/_sandbox/reset-stats")
     def sandbox_reset() -> Response:
         stats.reset()
@@ -376,8 +403,14 @@ def create_app(dataset: Dataset, injector: FaultInjector, stats: Stats,
     return app
 
 
+def _log_request(stats: Stats, status: int | str) -> None:
+    stats.log({"method": request.method, "path": request.path, "endpoint": g.template,
+               "query": {k: request.args.getlist(k) for k in request.args},
+               "status": status, "started": g.started, "ended": time.monotonic()})
+
+
 def _is_loopback(addr: str | None) -> bool:
-    return bool(addr) and (addr.startswith("127.") or addr in ("::1", "localhost"))
+    return is_loopback(addr)
 
 
 def _drop_connection() -> None:
@@ -554,7 +587,13 @@ class SandboxServer:
         """``{"requests": N, "by_path": {"/customers/{id}/": n, ...}, "by_status": {"200": n, ...}}``."""
         return self._stats.as_dict()
 
+    def request_log(self) -> list[dict[str, Any]]:
+        """Every data request since the last reset, oldest first: ``{"method", "path", "endpoint",
+        "query": {name: [values]}, "status", "started", "ended"}`` (``time.monotonic()`` seconds)."""
+        return self._stats.request_log()
+
     def reset_stats(self) -> None:
+        """Zero the counters and empty the request log."""
         self._stats.reset()
 
     def set_faults(self, **changes: Any) -> FaultSettings:

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.gladly.errors import RequestError
-from app.gladly.schema import MAX_VALUES, LookupRequest, parse_lookup_request
+from app.gladly.schema import MAX_VALUES, LookupRequest, encode_body, lookup_body, parse_lookup_request
 
 
 def body(obj) -> bytes:
@@ -246,3 +246,19 @@ def test_unstorable_gladly_id_and_name_are_dropped_not_fatal():
     request = parse_lookup_request({"lookupLevel": "BASIC", "query": {"id": "\ud800", "name": "x\udc00",
                                                                       "emails": "a@b.c"}})
     assert request.gladly_customer_id is None and request.name is None and request.emails == ("a@b.c",)
+
+
+# --- the one builder of lookup bodies ----------------------------------------------------------
+def test_built_bodies_parse_back_to_what_was_asked():
+    body = lookup_body("detailed", external_customer_id="42", emails=("a@x.com",), gladly_id="g1", phones=["+1"])
+    assert body["lookupLevel"] == "DETAILED" and body["uniqueMatchRequired"] is True
+    parsed = parse_lookup_request(encode_body(body))
+    assert (parsed.external_customer_id, parsed.emails, parsed.phones, parsed.gladly_customer_id) == (
+        "42", ("a@x.com",), ("+1",), "g1")
+
+
+def test_built_bodies_leave_out_what_was_not_given():
+    assert lookup_body("BASIC", emails="a@x.com") == {
+        "lookupLevel": "BASIC", "uniqueMatchRequired": False, "query": {"emails": "a@x.com"}}
+    assert lookup_body("DETAILED", unique_match_required=False)["uniqueMatchRequired"] is False
+    assert encode_body({"a": [1, 2]}) == b'{"a":[1,2]}'

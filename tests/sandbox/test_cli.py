@@ -44,3 +44,18 @@ def test_serves_prints_one_line_and_exits_cleanly_on_ctrl_c():
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_sandbox_process_serves_its_request_log_on_this_machines_clock(tmp_path):
+    import time
+
+    from app.processes import SandboxProcess
+
+    with SandboxProcess(log_path=tmp_path / "sandbox.log", customers=80) as sb:
+        sb.reset_stats()
+        before = time.monotonic()
+        requests.get(f"{sb.base_url}/subscriptions/", params={"customer": KNOWN["bench"]},
+                     headers={"x-api-key": sb.api_key}, timeout=5)
+        [entry] = sb.request_log()
+        assert entry["endpoint"] == "/subscriptions/" and entry["query"] == {"customer": [KNOWN["bench"]]}
+        assert before <= entry["started"] <= entry["ended"] <= time.monotonic()

@@ -165,3 +165,14 @@ def test_every_record_parses_with_the_toolkit_models(ds):
                           (Item, ds.items), (Product, ds.products)):
         for record in records:
             kind.from_api(record, utc)
+
+
+def test_twelve_customer_has_twelve_live_subscriptions_on_four_upcoming_orders(ds):
+    subs = ds.subscriptions_of(KNOWN["twelve"])
+    assert len(subs) == 12 and all(s["live"] is True for s in subs)
+    orders = ds.orders_by_customer[KNOWN["twelve"]]
+    assert len(orders) == 4 and all(o["status"] == 1 for o in orders)
+    assert all(len(ds.items_by_order[o["public_id"]]) == 3 for o in orders)
+    assert all(len(_upcoming(ds, s["public_id"])) == 1 for s in subs)
+    products = {s["product"] for s in subs}
+    assert len(products) == 6 and all(ds.product_by_id[p]["autoship_enabled"] for p in products)

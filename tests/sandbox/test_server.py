@@ -253,3 +253,52 @@ def test_retry_after_is_sent_when_configured():
     with SandboxServer(rate_limit_rate=1.0, retry_after=3) as sb:
         response = requests.get(f"{sb.base_url}/customers/", headers={"x-api-key": sb.api_key}, timeout=5)
         assert response.status_code == 429 and response.headers["Retry-After"] == "3"
+
+
+def test_request_log_records_each_data_request_with_its_times(sb, get):
+    sb.reset_stats()
+    before = time.monotonic()
+    get("/orders/", params={"customer": KNOWN["reference"], "status": 1})
+    get("/products/", params={"external_product_ids[]": ["a", "b"], "autoship_enabled": "all"})
+    requests.get(sb.base_url + "/_sandbox/stats", timeout=5)  # control paths are not logged
+    after = time.monotonic()
+    first, second = sb.request_log()
+    assert first["method"] == "GET" and first["path"] == "/orders/" and first["endpoint"] == "/orders/"
+    assert first["query"] == {"customer": [KNOWN["reference"]], "status": ["1"]} and first["status"] == 200
+    assert second["query"] == {"external_product_ids[]": ["a", "b"], "autoship_enabled": ["all"]}
+    assert before <= first["started"] <= first["ended"] <= second["started"] <= second["ended"] <= after
+    assert requests.get(sb.base_url + "/_sandbox/requests", timeout=5).json() == [first, second]
+    sb.reset_stats()
+    assert sb.request_log() == []
+
+
+def test_request_log_shows_parallel_requests_as_one_round():
+    with SandboxServer(latency_ms=150) as sb:
+        url = f"{sb.base_url}/customers/{KNOWN['reference']}/"
+        fetch = lambda _: requests.get(url, headers={"x-api-key": sb.api_key}, timeout=10).status_code
+        with ThreadPoolExecutor(3) as pool:
+            assert list(pool.map(fetch, range(3))) == [200] * 3
+        fetch(0)
+        log = sb.request_log()
+        assert [e["endpoint"] for e in log] == ["/customers/{id}/"] * 4
+        assert all(e["ended"] - e["started"] >= 0.15 for e in log)
+        parallel, last = log[:3], log[3]
+        assert max(e["started"] for e in parallel) < min(e["ended"] for e in parallel)  # they overlapped
+        assert last["started"] >= max(e["ended"] for e in parallel)
+
+
+def test_request_log_keeps_faulted_and_dropped_requests():
+    with SandboxServer(hang_rate=1.0, hang_s=0.1, hang_mode="close") as sb:
+        with pytest.raises(requests.ConnectionError):
+            requests.get(f"{sb.base_url}/customers/", headers={"x-api-key": sb.api_key}, timeout=5)
+        [entry] = sb.request_log()
+        assert entry["status"] == "closed" and entry["ended"] - entry["started"] >= 0.1
+
+
+def test_twelve_subscription_customer_over_http(get):
+    subs = get("/subscriptions/", params={"customer": KNOWN["twelve"], "page_size": 100}).json()
+    assert subs["count"] == KNOWN["twelve_subscriptions"] == 12
+    orders = get("/orders/", params={"customer": KNOWN["twelve"], "status": 1}).json()["results"]
+    assert len(orders) == KNOWN["twelve_orders"] == 4
+    linked = [i["subscription"] for o in orders for i in get("/items/", params={"order": o["public_id"]}).json()["results"]]
+    assert sorted(linked) == sorted(s["public_id"] for s in subs["results"])

@@ -8,25 +8,21 @@ Probe results are remembered briefly so a busy load balancer does not hammer Ord
 
 from __future__ import annotations
 
-import json
 import time
 
 from flask import Blueprint, Response
 
-from . import metrics
-from .deadline import Deadline
-from .ordergroove.errors import OrdergrooveError
-from .services import get_services
+from .. import metrics
+from ..deadline import Deadline
+from ..ordergroove.errors import OrdergrooveError
+from ..services import get_services
+from .responses import json_response as _json
 
 bp = Blueprint("ops", __name__)
 
 READY_UPSTREAM_FRESH_S = 60.0
 PROBE_REMEMBER_S = 10.0
 PROBE_DEADLINE_S = 2.0
-
-def _json(status: int, payload: dict) -> Response:
-    return Response(json.dumps(payload), status=status, mimetype="application/json")
-
 
 @bp.get("/healthz")
 def healthz() -> Response:

@@ -14,31 +14,24 @@ import time
 from typing import Any
 
 from flask import Blueprint, Response, request
-from werkzeug.exceptions import HTTPException
 
 from .. import metrics
 from ..deadline import Deadline
 from ..events import LookupEvent
-from ..lookup import ERROR, LookupResult
+from ..gladly.errors import GladlyError
+from ..gladly.schema import LookupRequest, parse_lookup_request
+from ..lookup import LookupResult
 from ..ordergroove.errors import OrdergrooveError
 from ..ordergroove.fetcher import FetchStats
+from ..outcomes import ERROR, INVALID, UNAUTHORIZED
 from ..services import get_services
-from .errors import GladlyError
-from .schema import LookupRequest, parse_lookup_request
+from .responses import error_response
 
-bp = Blueprint("gladly", __name__)
+bp = Blueprint("lookup", __name__)
 log = logging.getLogger("ogtk.lookup")
 
 #: Time kept back from the deadline to present, record and send the answer.
 ANSWER_MARGIN_S = 0.25
-
-
-def error_response(status: int, code: str, detail: str) -> Response:
-    body = json.dumps({"errors": [{"code": code, "detail": detail}]})
-    response = Response(body, status=status, mimetype="application/json")
-    if status == 401:
-        response.headers["WWW-Authenticate"] = 'Basic realm="ogtk"'
-    return response
 
 
 def _is_json(content_type: str | None) -> bool:
@@ -57,16 +50,16 @@ def lookup() -> Response:
     try:
         services.authenticator.verify(request.method, request.query_string.decode("latin-1"), request.headers, raw)
     except GladlyError as exc:
-        metrics.LOOKUPS.labels(level="unknown", outcome="unauthorized").inc()
-        log.info(_log_line(correlation_id, "unknown", "unauthorized", started, code=exc.code))
+        metrics.LOOKUPS.labels(level="unknown", outcome=UNAUTHORIZED).inc()
+        log.info(_log_line(correlation_id, "unknown", UNAUTHORIZED, started, code=exc.code))
         return error_response(exc.status, exc.code, exc.detail)
     try:
         if not _is_json(request.content_type):
             raise GladlyError("unsupported_media_type", "Content-Type must be application/json", 415)
         lookup_request = parse_lookup_request(raw)
     except GladlyError as exc:
-        metrics.LOOKUPS.labels(level="unknown", outcome="invalid").inc()
-        log.info(_log_line(correlation_id, "unknown", "invalid", started, code=exc.code))
+        metrics.LOOKUPS.labels(level="unknown", outcome=INVALID).inc()
+        log.info(_log_line(correlation_id, "unknown", INVALID, started, code=exc.code))
         return error_response(exc.status, exc.code, exc.detail)
 
     stats = FetchStats()
@@ -151,39 +144,3 @@ def _log_line(correlation_id: str | None, level: str, outcome: str, started: flo
     }
     line.update({k: v for k, v in extra.items() if v is not None})
     return json.dumps(line, separators=(",", ":"))
-
-
-#: An oversized body is read and thrown away up to this much, so the keep-alive connection stays
-#: usable for the client's next request; past it the server drops the connection.
-DISCARD_LIMIT_BYTES = 16 * 1024 * 1024
-
-
-def _discard_unread_body() -> None:
-    stream = request.environ.get("wsgi.input")
-    length = request.content_length
-    if stream is None or (length is None and not request.environ.get("wsgi.input_terminated")):
-        return  # without a length or a terminated stream, reading could block: let it drop
-    left = DISCARD_LIMIT_BYTES if length is None else min(length, DISCARD_LIMIT_BYTES)
-    try:
-        while left > 0:
-            chunk = stream.read(min(65536, left))
-            if not chunk:
-                break
-            left -= len(chunk)
-    except OSError:  # the client went away: nothing left to keep alive
-        pass
-
-
-@bp.app_errorhandler(HTTPException)
-def http_error(exc: HTTPException) -> Response:
-    """405, 413, 404 … as JSON bodies, like every other error of this API."""
-    codes = {405: "method_not_allowed", 413: "body_too_large", 404: "not_found", 400: "bad_request"}
-    code = codes.get(exc.code or 500, (exc.name or "error").lower().replace(" ", "_"))
-    if request.path == "/gladly/lookup":
-        metrics.LOOKUPS.labels(level="unknown", outcome="invalid").inc()
-    if exc.code == 413:
-        _discard_unread_body()
-    response = error_response(exc.code or 500, code, exc.description or exc.name)
-    if getattr(exc, "valid_methods", None):
-        response.headers["Allow"] = ", ".join(exc.valid_methods)
-    return response

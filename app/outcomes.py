@@ -1,0 +1,18 @@
+"""The names of what a Gladly lookup can come to, defined once.
+
+The lookup decides an outcome, the event store keeps it, metrics count it and the dashboard
+shows it; all of them import these names, so a new outcome cannot exist in one place only.
+"""
+
+from __future__ import annotations
+
+MATCHED, UNMATCHED, AMBIGUOUS, ERROR = "matched", "unmatched", "ambiguous", "error"
+#: what an authenticated, valid lookup found; each one is stored as a lookup event
+OUTCOMES = (MATCHED, UNMATCHED, AMBIGUOUS, ERROR)
+
+UNAUTHORIZED, INVALID = "unauthorized", "invalid"
+#: requests refused before matching: counted in metrics, never stored as events (CONTRACT §5)
+REFUSED = (UNAUTHORIZED, INVALID)
+
+#: every value of the ``outcome`` label of ``ogtk_lookups_total``
+METRIC_OUTCOMES = OUTCOMES + REFUSED

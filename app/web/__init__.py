@@ -1,0 +1,19 @@
+"""The wiring: one blueprint per door into the API, registered by :func:`init_app`.
+
+Each door runs the same one-way path, request → auth → parse → match → fetch → present →
+record, by calling the layers below it (``app.gladly`` for the protocol edge, ``app.lookup`` for
+matching, ``app.services`` for the shared resources). Nothing outside this package and the app
+factory imports it, so no layer below can depend on how requests arrive.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from . import lookup, ops, responses
+
+
+def init_app(app: Flask) -> None:
+    responses.init_app(app)
+    app.register_blueprint(lookup.bp)
+    app.register_blueprint(ops.bp)
