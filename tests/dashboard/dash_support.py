@@ -25,6 +25,8 @@ UNMATCHED_IDS = {"ext-404-alpha": 7, "ext-404-beta": 3, KNOWN["reference"]: 2}
 UNMATCHED_EMAIL = "missing.person@example.com"  # stored masked as m***@example.com
 UNMATCHED_EMAIL_COUNT = 4
 MATCHED, AMBIGUOUS, ERRORS = 240, 9, 5
+EMAIL_ONLY = ("nora.one@example.net", "nick.two@example.net")  # both mask to n***@example.net
+SUGGESTED_FOR, SUGGESTION = "ext-404-alpha", KNOWN["reference"]  # its profile's email is Dana's
 
 
 def seed_events(store: EventStore, now: datetime | None = None) -> int:
@@ -54,6 +56,9 @@ def seed_events(store: EventStore, now: datetime | None = None) -> int:
         events.append(LookupEvent.create(level="BASIC", outcome="unmatched", ts=at(),
                                          gladly_customer_id="g-missing-person",
                                          raw_emails=[UNMATCHED_EMAIL], duration_ms=30))
+    for email in EMAIL_ONLY:  # no Gladly id, emails that mask alike: counted apart by their hash
+        events.append(LookupEvent.create(level="BASIC", outcome="unmatched", ts=at(), raw_emails=[email],
+                                         hasher=store.hasher, duration_ms=25))
     for i in range(AMBIGUOUS):
         events.append(LookupEvent.create(level="BASIC", outcome="ambiguous", ts=at(),
                                          raw_emails=[KNOWN["shared_email"]], duration_ms=60))
@@ -62,6 +67,8 @@ def seed_events(store: EventStore, now: datetime | None = None) -> int:
                                          external_customer_id=f"cust-{i}", duration_ms=4000,
                                          error_code="ordergroove_timeout", correlation_id=f"corr-{i}"))
     assert all(store.record(event) for event in events)
+    suggested = next(e for e in events if e.external_customer_id == SUGGESTED_FOR)
+    assert store.record_suggestion(suggested.uid, [SUGGESTION])
     return len(events)
 
 
@@ -183,3 +190,11 @@ class ImageServer:
     def __exit__(self, *exc) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def open_page(at: AppTest, page: str) -> AppTest:
+    """Run the entrypoint once, then switch to ``page`` (a path under dashboard/) and run it."""
+    at.run()
+    at.switch_page(page).run()
+    assert_clean(at)
+    return at
