@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 
 from flask import Flask, current_app
 
+from .actions import ActionService
 from .events import EventStore, RetentionWorker
 from .gladly.auth import Authenticator
 from .lookup import LookupService
@@ -50,7 +52,7 @@ class Services:
         services = cls(
             settings=settings,
             fetcher=fetcher,
-            lookups=LookupService(fetcher),
+            lookups=LookupService(fetcher, actions=settings.actions),
             events=events,
             authenticator=Authenticator.from_settings(settings),
             readiness=ReadinessChecker(settings.data_dir, cache=fetcher.cache, events=events, client=fetcher.client),
@@ -58,9 +60,14 @@ class Services:
         services.start_retention()
         return services
 
+    @cached_property
+    def actions(self) -> ActionService:
+        """The Gladly Actions of section 8 (forms, submits), over the same client, cache and events."""
+        return ActionService.from_services(self)
+
     def start_retention(self) -> RetentionWorker:
-        """Drop events past the retention period in a background thread, off the request path:
-        at start and hourly; one process at a time, and not again within ten minutes of another
+        """Drop events past the retention period in a background thread, off the request path: a
+        little after start and hourly; one process at a time, not again within ten minutes of another
         process's run (gunicorn recycles workers after ``max_requests``). ``flask prune-events``
         prunes on demand."""
         if self.retention is None or not self.retention.running:
