@@ -155,7 +155,10 @@ class Settings:
     upstream_connect_timeout_s: float = 1.0
     upstream_read_timeout_s: float = 3.0
     upstream_max_retries: int = 2
-    upstream_max_in_flight: int = 5
+    # requests one lookup may have in flight: round two of the plan is one request per upcoming
+    # order plus the product batch, so 10 keeps a customer with up to 9 upcoming orders at two
+    # round trips; the instance-wide request budget (below) is what protects Ordergroove
+    upstream_max_in_flight: int = 10
     upstream_page_cap: int = 50
     upstream_breaker_threshold: int = 8  # consecutive failures that open the circuit breaker
     upstream_breaker_reset_s: float = 5.0  # how long it stays open before one trial call

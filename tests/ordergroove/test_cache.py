@@ -22,7 +22,7 @@ from app.ordergroove.fetcher import FetchStats
 from app.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
-TTLS = {"customer": 90, "subscriptions": 90, "orders": 90, "product": 6 * 3600, "search": 90}
+TTLS = {"customer": 90, "subscriptions": 90, "orders": 90, "items": 90, "product": 6 * 3600, "search": 90}
 
 
 class Clock:
