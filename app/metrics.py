@@ -2,7 +2,8 @@
 
 Under gunicorn, ``gunicorn.conf.py`` sets ``PROMETHEUS_MULTIPROC_DIR`` (see
 ``app.settings.default_metrics_dir``: outside the data disk) before this module is imported, so every worker writes its samples to shared files and
-``/metrics`` (and the dashboard) aggregate them: one scrape sees all workers.
+``/metrics`` (and the dashboard) aggregate them: one scrape sees all workers. Exited workers'
+files are folded into archives (``app.metrics_archive``), so the files stay bounded.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
 )
-from prometheus_client import multiprocess
 
+from .metrics_archive import LockedMultiProcessCollector
 from .outcomes import METRIC_OUTCOMES
 
 LOOKUP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 10.0)
@@ -49,8 +51,30 @@ CACHE_MISSES = Counter("ogtk_cache_misses_total", "Cache reads that needed Order
 CACHE_STALE = Counter(
     "ogtk_cache_stale_served_total", "Expired entries served because Ordergroove failed.", ["kind"]
 )
+DEPENDENCY_UP = Gauge(
+    "ogtk_dependency_up",
+    "1 when a shared dependency (Ordergroove, a shared Redis or PostgreSQL) worked at the last /readyz, "
+    "0 when failing; the lowest of the live workers. Never part of readiness.",
+    ["dependency"],
+    multiprocess_mode="livemin",
+)
 EVENT_WRITE_FAILURES = Counter(
     "ogtk_event_write_failures_total", "Lookup events that could not be stored (lookup still answered)."
+)
+ACTION_EVENT_WRITE_FAILURES = Counter(
+    "ogtk_action_event_write_failures_total",
+    "Action events that could not be stored (the action was still answered).",
+)
+WEBHOOK_EVENT_WRITE_FAILURES = Counter(
+    "ogtk_webhook_event_write_failures_total",
+    "Webhook events that could not be stored (the delivery was still answered).",
+)
+SUGGESTION_WRITE_FAILURES = Counter(
+    "ogtk_suggestion_write_failures_total",
+    "Wrong-id suggestions that could not be stored on their lookup event.",
+)
+EVENTS_PRUNED = Counter(
+    "ogtk_events_pruned_total", "Events deleted by retention pruning, by table.", ["table"]
 )
 ACTIONS = Counter(
     "ogtk_actions_total",
@@ -74,7 +98,7 @@ def registry_for_scrape(directory: str | None = None) -> CollectorRegistry:
     directory = directory or multiprocess_dir()
     if directory:
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry, path=directory)
+        LockedMultiProcessCollector(registry, path=directory)
         return registry
     from prometheus_client import REGISTRY
 

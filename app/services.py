@@ -8,15 +8,15 @@ lookup service, the authenticator and the event store. The API hangs it on
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 
 from flask import Flask, current_app
 
-from .events import EventStore
+from .events import EventStore, RetentionWorker
 from .gladly.auth import Authenticator
 from .lookup import LookupService
 from .ordergroove.fetcher import ProfileFetcher
+from .readiness import ReadinessChecker
 from .settings import Settings
 
 log = logging.getLogger("ogtk")
@@ -39,38 +39,37 @@ class Services:
     lookups: LookupService
     events: EventStore
     authenticator: Authenticator
-    probe_at: float | None = None  # monotonic time of the last readiness probe, and its verdict
-    probe_error: str | None = None
+    readiness: ReadinessChecker
+    retention: RetentionWorker | None = None
 
     @classmethod
     def build(cls, settings: Settings) -> "Services":
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         fetcher = ProfileFetcher.from_settings(settings)
+        events = EventStore(settings.events_db_path, busy_timeout_ms=EVENT_BUSY_TIMEOUT_MS)
         services = cls(
             settings=settings,
             fetcher=fetcher,
             lookups=LookupService(fetcher),
-            events=EventStore(settings.events_db_path, busy_timeout_ms=EVENT_BUSY_TIMEOUT_MS),
+            events=events,
             authenticator=Authenticator.from_settings(settings),
+            readiness=ReadinessChecker(settings.data_dir, cache=fetcher.cache, events=events, client=fetcher.client),
         )
         services.start_retention()
         return services
 
-    def start_retention(self) -> None:
-        """Drop events past the retention period, off the request path. Runs at every start
-        (gunicorn recycles workers after ``max_requests``) and via ``flask prune-events``."""
-        threading.Thread(target=self._prune_quietly, name="ogtk-prune", daemon=True).start()
-
-    def _prune_quietly(self) -> None:
-        try:
-            removed = self.events.prune(self.settings.event_retention_days)
-        except Exception as exc:  # an unusable store is reported by /readyz, not by a crash here
-            log.warning("event retention pruning skipped: %s", exc)
-        else:
-            if removed:
-                log.info("pruned %d lookup events older than %d days", removed, self.settings.event_retention_days)
+    def start_retention(self) -> RetentionWorker:
+        """Drop events past the retention period in a background thread, off the request path:
+        at start and hourly; one process at a time, and not again within ten minutes of another
+        process's run (gunicorn recycles workers after ``max_requests``). ``flask prune-events``
+        prunes on demand."""
+        if self.retention is None or not self.retention.running:
+            self.retention = RetentionWorker(self.events, self.settings.event_retention_days).start()
+        return self.retention
 
     def close(self) -> None:
+        if self.retention is not None:
+            self.retention.stop()  # first: it ends its own connection before the store closes
         self.fetcher.close()
         self.events.close()
 
