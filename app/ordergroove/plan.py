@@ -19,16 +19,13 @@ from __future__ import annotations
 import logging
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from ..deadline import Deadline
 from .cache import CacheResult
 from .errors import NotFound, OrdergrooveError
 from .models import CustomerProfile, Item, Order, Product, Subscription, parse_records
 from .parsing import parse_id
-
-if TYPE_CHECKING:
-    from .fetcher import FetchStats, ProfileFetcher
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +42,7 @@ class Pieces:
     >>> pieces.get("customer", "42", fetch, "42", then=print); pieces.run()  # doctest: +SKIP
     """
 
-    def __init__(self, cache, *, max_in_flight: int, deadline: Deadline, stats: "FetchStats | None"):
+    def __init__(self, cache, *, max_in_flight: int, deadline: Deadline, stats: Any):
         self.cache = cache
         self.max_in_flight = max_in_flight
         self.deadline = deadline
@@ -109,11 +106,14 @@ class Pieces:
 class ProfilePlan:
     """Assembles one :class:`CustomerProfile` from its pieces (see the module docstring).
 
+    ``fetcher`` is the :class:`~app.ordergroove.fetcher.ProfileFetcher` (client, cache, parsers;
+    not imported here, which would make the two modules import each other), ``stats`` its
+    ``FetchStats`` or ``None``.
+
     >>> ProfilePlan(fetcher, "7781203344", Deadline(4), FetchStats()).run()  # doctest: +SKIP
     """
 
-    def __init__(self, fetcher: "ProfileFetcher", customer_id: str, deadline: Deadline,
-                 stats: "FetchStats | None"):
+    def __init__(self, fetcher: Any, customer_id: str, deadline: Deadline, stats: Any):
         self.fetcher = fetcher
         self.client = fetcher.client
         self.cid = customer_id

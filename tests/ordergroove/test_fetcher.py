@@ -454,7 +454,9 @@ def rounds(log: list[dict]) -> list[list[str]]:
 
 @pytest.fixture(scope="module")
 def slow_sandbox():
-    with SandboxServer(latency_ms=200) as sb:
+    """Latency far above the scheduling noise of a loaded 2-core machine, so a request that
+    could start at once is never mistaken for one that waited for an answer."""
+    with SandboxServer(latency_ms=500) as sb:
         yield sb
 
 
