@@ -54,20 +54,17 @@ class Pieces:
     def get(self, kind: str, key: str, fetch: Callable[[], Any], customer_id: str | None,
             then: Callable[[Outcome], None]) -> None:
         """``then(CacheResult | OrdergrooveError)`` for one cached piece, fetched when not fresh."""
-        try:
-            found = self.cache.peek(kind, key, stats=self.stats)
-        except NotFound as exc:
-            then(exc)
-            return
-        if found is not None:
-            then(found)
-            return
+        self.get_all([(kind, key, fetch, customer_id, then)])
 
-        def fetch_through_cache() -> Outcome:
-            return self.cache.get_or_fetch(kind, key, fetch, deadline=self.deadline, customer_id=customer_id,
-                                           stats=self.stats)
-
-        self.call(fetch_through_cache, then)
+    def get_all(self, pieces: list[tuple[str, str, Callable[[], Any], str | None, Callable[[Outcome], None]]]) -> None:
+        """:meth:`get` of several pieces, their cache entries read in one store call."""
+        peeked = self.cache.peek_many([(kind, key) for kind, key, *_ in pieces], stats=self.stats)
+        for (kind, key, fetch, customer_id, then), found in zip(pieces, peeked):
+            if found is not None:  # fresh, or a remembered 404
+                then(found)
+                continue
+            self.call(lambda k=kind, y=key, f=fetch, c=customer_id: self.cache.get_or_fetch(
+                k, y, f, deadline=self.deadline, customer_id=c, stats=self.stats), then)
 
     def call(self, work: Callable[[], Outcome], then: Callable[[Outcome], None]) -> None:
         """Run ``work`` in the pool; an OrdergrooveError it raises is handed to ``then``."""
@@ -134,13 +131,14 @@ class ProfilePlan:
         cid, client, deadline, stats = self.cid, self.client, self.deadline, self.stats
         pieces = self.pieces
         try:
-            pieces.get("customer", cid, lambda: client.customer(cid, deadline=deadline, stats=stats), cid,
-                       self._on_customer)
-            pieces.get("subscriptions", cid, lambda: client.subscriptions(cid, deadline=deadline, stats=stats),
-                       cid, self._on_subscriptions)
-            pieces.get("orders", cid,
-                       lambda: client.customer_upcoming_orders(cid, deadline=deadline, stats=stats), cid,
-                       self._on_orders)
+            pieces.get_all([
+                ("customer", cid, lambda: client.customer(cid, deadline=deadline, stats=stats), cid,
+                 self._on_customer),
+                ("subscriptions", cid, lambda: client.subscriptions(cid, deadline=deadline, stats=stats), cid,
+                 self._on_subscriptions),
+                ("orders", cid, lambda: client.customer_upcoming_orders(cid, deadline=deadline, stats=stats), cid,
+                 self._on_orders),
+            ])
             pieces.run()
         finally:
             pieces.close()
@@ -188,12 +186,12 @@ class ProfilePlan:
             return
         self.used.append(outcome)
         orders = self.fetcher._memo("orders", self.cid, outcome, self._parse_orders)
-        for order in orders:
-            self.orders[order.public_id] = order
-            oid = order.public_id
-            self.pieces.get("items", oid,
-                            lambda o=oid: self.client.order_items(o, deadline=self.deadline, stats=self.stats),
-                            self.cid, lambda result, o=oid: self._on_items(o, result))
+        self.orders.update((order.public_id, order) for order in orders)
+        self.pieces.get_all([
+            ("items", oid, lambda o=oid: self.client.order_items(o, deadline=self.deadline, stats=self.stats),
+             self.cid, lambda result, o=oid: self._on_items(o, result))
+            for oid in dict.fromkeys(order.public_id for order in orders)
+        ])
 
     # -- round two ------------------------------------------------------------------------------
 
@@ -208,14 +206,11 @@ class ProfilePlan:
 
     def _fetch_products(self, product_ids: list[str]) -> None:
         wanted: list[str] = []
-        for pid in product_ids:
-            try:
-                found = self.fetcher.cache.peek("product", pid, stats=self.stats)
-            except NotFound:
-                continue  # remembered: a product Ordergroove does not have
+        peeked = self.fetcher.cache.peek_many([("product", pid) for pid in product_ids], stats=self.stats)
+        for pid, found in zip(product_ids, peeked):
             if found is None:
                 wanted.append(pid)
-            else:
+            else:  # fresh, or a remembered 404 (left out, not partial)
                 self._on_product(pid, found)
         size = self.client.page_size
         for start in range(0, len(wanted), size):

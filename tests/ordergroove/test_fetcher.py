@@ -18,6 +18,7 @@ import responses
 
 from app.deadline import Deadline
 from app.ordergroove import fetcher as fetcher_module
+from app.ordergroove import plan as plan_module
 from app.ordergroove.cache import ResourceCache
 from app.ordergroove.client import OrdergrooveClient
 from app.ordergroove.errors import Unavailable
@@ -137,6 +138,7 @@ def test_cold_profile_then_warm_profile(fetcher, mocked, monkeypatch):
         raise AssertionError("a warm profile must not start threads")
 
     monkeypatch.setattr(fetcher_module, "ThreadPoolExecutor", no_threads)
+    monkeypatch.setattr(plan_module, "ThreadPoolExecutor", no_threads)
     warm_stats = FetchStats()
     again = fetcher.profile("7781203344", deadline=Deadline(4), stats=warm_stats)
     assert again == profile
