@@ -159,6 +159,9 @@ class Settings:
     # order plus the product batch, so 10 keeps a customer with up to 9 upcoming orders at two
     # round trips; the instance-wide request budget (below) is what protects Ordergroove
     upstream_max_in_flight: int = 10
+    # Ordergroove requests per second for the whole instance (all workers): 20% under Ordergroove's
+    # 6,000/min per IP (app/ordergroove/budget.py says why); 0 disables the budget
+    upstream_rate_per_s: float = 80.0
     upstream_page_cap: int = 50
     upstream_breaker_threshold: int = 8  # consecutive failures that open the circuit breaker
     upstream_breaker_reset_s: float = 5.0  # how long it stays open before one trial call
@@ -197,6 +200,13 @@ class Settings:
     @property
     def metrics_dir(self) -> Path:
         return default_metrics_dir(self.data_dir)
+
+    @property
+    def upstream_budget_path(self) -> Path:
+        """The instance-wide Ordergroove request budget: memory-backed beside the metrics files,
+        so a full or read-only data disk cannot stop it."""
+        metrics_dir = self.metrics_dir
+        return metrics_dir.with_name(metrics_dir.name + ".upstream-budget")
 
     @property
     def events_db_path(self) -> Path:
@@ -297,6 +307,7 @@ class Settings:
             "OGTK_UPSTREAM_READ_TIMEOUT_S": ("upstream_read_timeout_s", float, 0.01),
             "OGTK_UPSTREAM_MAX_RETRIES": ("upstream_max_retries", int, 0),
             "OGTK_UPSTREAM_MAX_IN_FLIGHT": ("upstream_max_in_flight", int, 1),
+            "OGTK_UPSTREAM_RATE_PER_S": ("upstream_rate_per_s", float, 0),
             "OGTK_UPSTREAM_PAGE_CAP": ("upstream_page_cap", int, 1),
             "OGTK_UPSTREAM_BREAKER_THRESHOLD": ("upstream_breaker_threshold", int, 1),
             "OGTK_UPSTREAM_BREAKER_RESET_S": ("upstream_breaker_reset_s", float, 0.1),

@@ -26,6 +26,7 @@ from .. import metrics
 from ..deadline import Deadline
 from ..settings import Secret
 from .breaker import CircuitBreaker
+from .budget import RequestBudget
 from .errors import BadRequest, NotFound, OrdergrooveError, RateLimited, Unauthorized, Unavailable
 
 log = logging.getLogger(__name__)
@@ -147,7 +148,7 @@ class OrdergrooveClient:
         rng: Callable[[], float] = random.random,
         timezone: Any = None,
         breaker: CircuitBreaker | None = None,
-        budget: Any = None,
+        budget: "RequestBudget | None" = None,
     ):
         self.base_url = base_url.rstrip("/")
         self.breaker = breaker or CircuitBreaker()
@@ -156,8 +157,8 @@ class OrdergrooveClient:
         self.answered_at: float | None = None
         self.failed_at: float | None = None
         self.failure_reason: str | None = None
-        #: the instance-wide request budget (``budget.RequestBudget``); ``None``: unlimited
-        self.budget = budget
+        #: the instance-wide request budget; ``None``: unlimited
+        self.budget: RequestBudget | None = budget
         self._base_parts = urlsplit(self.base_url)
         self._api_key = api_key if isinstance(api_key, Secret) else Secret(str(api_key))
         self.connect_timeout = connect_timeout
@@ -189,6 +190,8 @@ class OrdergrooveClient:
             timezone=settings.ordergroove_timezone,
             breaker=CircuitBreaker(settings.upstream_breaker_threshold, settings.upstream_breaker_reset_s),
         )
+        if "budget" not in overrides and settings.upstream_rate_per_s > 0:
+            options["budget"] = RequestBudget(settings.upstream_rate_per_s, path=settings.upstream_budget_path)
         options.update(overrides)
         return cls(settings.ordergroove_base_url, settings.effective_api_key, **options)
 
@@ -198,6 +201,8 @@ class OrdergrooveClient:
     def close(self) -> None:
         if self._owns_session:
             self.session.close()
+        if self.budget is not None:
+            self.budget.close()
 
     # -- named calls (raw JSON) -------------------------------------------------------------
 
