@@ -6,12 +6,14 @@ small file that every process updates under an exclusive ``flock``: a generic ce
 (GCRA) whose whole state is the "theoretical arrival time" of the next request, plus a slow-down
 factor. A request that finds no slot waits for one, but only within its lookup's deadline (then it
 fails as a deadline cut, which the breaker does not count). A 429 halves the rate for
-``SLOW_S`` seconds (again on each further 429, down to ``MIN_FACTOR``), since Ordergroove has
-told us the IP is over its limit whatever our own count says.
+``SLOW_S`` seconds (a further 429 restarts that period), since Ordergroove has told us the IP is
+over its limit whatever our own count says.
 
 The default, ``OGTK_UPSTREAM_RATE_PER_S=80``, stays 20% under Ordergroove's 100/s so that other
-tools of the merchant behind the same egress IP, retries, and the burst allowance never push the
-instance into 429s. ``time.monotonic`` is one system-wide clock on Linux, so processes agree on it.
+tools of the merchant behind the same egress IP and retries never push the instance into 429s.
+The limit is counted per minute, so one second's worth (``burst``, default the rate) may go at
+once: a burst of cold lookups is not spaced out, and any minute still stays under 6,000
+(80 + 60 x 80 = 4,880). ``time.monotonic`` is one system-wide clock on Linux, so processes agree on it.
 The file lives in memory-backed storage beside the metrics files (``Settings.upstream_budget_path``);
 when it cannot be used, each process keeps the budget on its own and says so once.
 """
@@ -32,10 +34,8 @@ from .errors import Unavailable
 
 log = logging.getLogger(__name__)
 
-#: a 429 slows the budget for this long
-SLOW_S = 30.0
-#: the budget never drops below this share of the configured rate
-MIN_FACTOR = 1 / 16
+#: a 429 halves the budget for this long
+SLOW_S = 10.0
 _STATE = struct.Struct("<ddd")  # next arrival time, rate factor, slowed until
 
 
@@ -47,10 +47,10 @@ class RequestBudget:
     0.0
     """
 
-    def __init__(self, rate_per_s: float, *, path: str | os.PathLike | None = None, burst: int = 20,
+    def __init__(self, rate_per_s: float, *, path: str | os.PathLike | None = None, burst: int | None = None,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
         self.rate_per_s = float(rate_per_s)
-        self.burst = max(1, int(burst))
+        self.burst = max(1, int(self.rate_per_s if burst is None else burst))
         self.path = Path(path) if path is not None else None
         self._clock = clock
         self._sleep = sleep
@@ -141,11 +141,10 @@ class RequestBudget:
         return wait
 
     def slow_down(self) -> None:
-        """Ordergroove answered 429: halve the rate for ``SLOW_S`` seconds (cumulative)."""
+        """Ordergroove answered 429: half the rate for the next ``SLOW_S`` seconds."""
         def halve(state, now):
-            tat, factor, slowed_until = state
-            factor = factor if now < slowed_until else 1.0
-            return (max(tat, now), max(MIN_FACTOR, factor / 2), now + SLOW_S), 0.0
+            tat, _, _ = state
+            return (max(tat, now), 0.5, now + SLOW_S), 0.0
 
         self._update(halve)
         log.info("Ordergroove answered 429: request budget slowed for %.0f s", SLOW_S)

@@ -60,13 +60,19 @@ def test_a_429_halves_the_rate_for_a_while(ft, tmp_path):
     b = budget(ft, tmp_path, rate=10, burst=1)
     b.slow_down()
     assert b.current_rate() == 5
-    b.slow_down()
-    assert b.current_rate() == 2.5
     deadline = Deadline(100, clock=ft.clock)
     b.acquire(deadline)
-    assert b.acquire(deadline) == pytest.approx(0.4)
-    ft.now += SLOW_S
+    assert b.acquire(deadline) == pytest.approx(0.2)
+    ft.now += SLOW_S - 1
+    b.slow_down()  # another 429: the slow period starts again
+    ft.now += SLOW_S - 1
+    assert b.current_rate() == 5
+    ft.now += 1
     assert b.current_rate() == 10
+
+
+def test_the_default_burst_is_one_seconds_worth(tmp_path):
+    assert RequestBudget(80, path=tmp_path / "b").burst == 80
 
 
 def test_the_client_slows_its_budget_on_a_429(tmp_path):
