@@ -26,7 +26,7 @@ os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)  # the in-process app uses the 
 logging.basicConfig(level=logging.WARNING)
 
 from ..processes import ROOT, ApiProcess, SandboxProcess  # noqa: E402
-from ..sandbox.data import KNOWN  # noqa: E402
+from ..sandbox.known import KNOWN  # noqa: E402
 from ..simulate import new_signing_key  # noqa: E402
 from . import measure, report  # noqa: E402
 from .loadgen import ensure_wrk, python_load, run_wrk  # noqa: E402

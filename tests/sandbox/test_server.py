@@ -302,3 +302,18 @@ def test_twelve_subscription_customer_over_http(get):
     assert len(orders) == KNOWN["twelve_orders"] == 4
     linked = [i["subscription"] for o in orders for i in get("/items/", params={"order": o["public_id"]}).json()["results"]]
     assert sorted(linked) == sorted(s["public_id"] for s in subs["results"])
+
+
+def test_a_trickled_body_arrives_whole_in_many_pieces_over_trickle_s():
+    with SandboxServer(trickle_rate=1.0, trickle_s=0.5) as sb:
+        url = f"{sb.base_url}/customers/{KNOWN['reference']}/"
+        started = time.monotonic()
+        response = requests.get(url, headers={"x-api-key": sb.api_key}, timeout=5, stream=True)
+        assert response.status_code == 200
+        pieces = list(iter(lambda: response.raw.read1(1 << 16), b""))
+        assert time.monotonic() - started >= 0.5
+        assert len(pieces) > 5
+        body = b"".join(pieces)
+        assert len(body) == int(response.headers["Content-Length"])
+        assert requests.models.complexjson.loads(body)["merchant_user_id"] == KNOWN["reference"]
+        assert sb.stats()["by_status"] == {"200": 1}
