@@ -55,3 +55,20 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker):
+    """On SIGTERM (a graceful stop or a recycle) fail /readyz while in-flight requests drain, so a
+    load balancer stops sending before the worker goes away; gunicorn's own handler then runs."""
+    import signal
+
+    stop = signal.getsignal(signal.SIGTERM)
+    services = getattr(worker.wsgi, "extensions", {}).get("ogtk")
+
+    def on_term(signum, frame):
+        if services is not None:
+            services.readiness.begin_shutdown()
+        if callable(stop):
+            stop(signum, frame)
+
+    signal.signal(signal.SIGTERM, on_term)

@@ -54,6 +54,6 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     from . import cli, services, web
 
     services.init_app(app, settings)
-    web.init_app(app)
+    web.init_app(app, settings)
     cli.init_app(app)
     return app

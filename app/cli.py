@@ -83,7 +83,8 @@ def sign_request_command(customer_id, url, level, emails, gladly_id, raw_body) -
         headers["WWW-Authenticate"] = 'Basic realm="ogtk"'
     if settings.gladly_signing_key:
         path = urlsplit(url).path or "/"
-        headers = sign_headers(settings.gladly_signing_key.reveal(), method="POST", path=path, body=body, headers=headers)
+        key = settings.gladly_signing_keys[0].reveal()  # the first key signs; all of them verify
+        headers = sign_headers(key, method="POST", path=path, body=body, headers=headers)
     elif not settings.gladly_basic_auth:
         click.echo("# note: no GLADLY_SIGNING_KEY or GLADLY_BASIC_AUTH set; the request is unsigned", err=True)
     parts = ["curl", "-sS", "-X", "POST", url]

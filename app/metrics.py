@@ -13,6 +13,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
 )
@@ -48,6 +49,13 @@ CACHE_HITS = Counter("ogtk_cache_hits_total", "Cache reads answered by a fresh e
 CACHE_MISSES = Counter("ogtk_cache_misses_total", "Cache reads that needed Ordergroove.", ["kind"])
 CACHE_STALE = Counter(
     "ogtk_cache_stale_served_total", "Expired entries served because Ordergroove failed.", ["kind"]
+)
+DEPENDENCY_UP = Gauge(
+    "ogtk_dependency_up",
+    "1 when a shared dependency (Ordergroove, a shared Redis or PostgreSQL) worked at the last /readyz, "
+    "0 when failing; the lowest of the live workers. Never part of readiness.",
+    ["dependency"],
+    multiprocess_mode="livemin",
 )
 EVENT_WRITE_FAILURES = Counter(
     "ogtk_event_write_failures_total", "Lookup events that could not be stored (lookup still answered)."

@@ -17,6 +17,7 @@ from .events import EventStore
 from .gladly.auth import Authenticator
 from .lookup import LookupService
 from .ordergroove.fetcher import ProfileFetcher
+from .readiness import ReadinessChecker
 from .settings import Settings
 
 log = logging.getLogger("ogtk")
@@ -39,19 +40,20 @@ class Services:
     lookups: LookupService
     events: EventStore
     authenticator: Authenticator
-    probe_at: float | None = None  # monotonic time of the last readiness probe, and its verdict
-    probe_error: str | None = None
+    readiness: ReadinessChecker
 
     @classmethod
     def build(cls, settings: Settings) -> "Services":
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         fetcher = ProfileFetcher.from_settings(settings)
+        events = EventStore(settings.events_db_path, busy_timeout_ms=EVENT_BUSY_TIMEOUT_MS)
         services = cls(
             settings=settings,
             fetcher=fetcher,
             lookups=LookupService(fetcher),
-            events=EventStore(settings.events_db_path, busy_timeout_ms=EVENT_BUSY_TIMEOUT_MS),
+            events=events,
             authenticator=Authenticator.from_settings(settings),
+            readiness=ReadinessChecker(settings.data_dir, cache=fetcher.cache, events=events, client=fetcher.client),
         )
         services.start_retention()
         return services

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,21 @@ def default_metrics_dir(data_dir: Path, env: Mapping[str, str] | None = None) ->
 
 class SettingsError(ValueError):
     """A configuration value is missing or invalid; the message says which and why."""
+
+
+#: the lookup's own route; OGTK_GLADLY_LOOKUP_PATH adds the path Gladly uses when a proxy changes it
+LOOKUP_PATH = "/gladly/lookup"
+_URL_PATH = re.compile(r"(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+")
+
+
+def _lookup_path(value: str) -> str:
+    """A plain absolute URL path: no query, fragment, empty, ``.`` or ``..`` segment."""
+    segments = value.split("/")[1:]
+    if not _URL_PATH.fullmatch(value) or any(s in (".", "..") for s in segments):
+        raise SettingsError(
+            "OGTK_GLADLY_LOOKUP_PATH must be the path of the lookup URL configured in Gladly, "
+            f"like /ogtk/gladly/lookup (no query, no trailing or double slash), got {value!r}")
+    return value
 
 
 #: the Gladly Actions this toolkit can offer (CONTRACT section 8), in the order cards list them
@@ -128,7 +144,9 @@ class Settings:
     gladly_signing_key: Secret | None = None
     gladly_basic_auth: Secret | None = None
     gladly_replay_window_s: int = 300
-    gladly_lookup_path: str = "/gladly/lookup"
+    #: the path of the lookup URL as configured in Gladly: what signatures are computed over, and
+    #: a second route for the lookup when a proxy forwards it unchanged (e.g. /ogtk/gladly/lookup)
+    gladly_lookup_path: str = LOOKUP_PATH
     allow_unauthenticated: bool = False
     data_dir: Path = Path("var")
     lookup_deadline_s: float = 4.0
@@ -176,6 +194,13 @@ class Settings:
     @property
     def events_db_path(self) -> Path:
         return self.data_dir / "events.sqlite3"
+
+    @property
+    def gladly_signing_keys(self) -> tuple[Secret, ...]:
+        """Every key of ``GLADLY_SIGNING_KEY`` (comma-separated, all accepted); the first signs."""
+        if not self.gladly_signing_key:
+            return ()
+        return tuple(Secret(key.strip()) for key in self.gladly_signing_key.reveal().split(","))
 
     @property
     def webhook_keys(self) -> tuple[bytes, ...]:
@@ -230,6 +255,8 @@ class Settings:
             except (ZoneInfoNotFoundError, ValueError):
                 raise SettingsError(f"ORDERGROOVE_TIMEZONE is not a known IANA zone: {zone!r}") from None
         if (signing := text("GLADLY_SIGNING_KEY")) is not None:
+            if any(not key.strip() for key in signing.split(",")):
+                raise SettingsError("GLADLY_SIGNING_KEY holds an empty key: give keys separated by single commas")
             values["gladly_signing_key"] = Secret(signing)
         if (basic := text("GLADLY_BASIC_AUTH")) is not None:
             user, _, password = basic.partition(":")
@@ -241,7 +268,7 @@ class Settings:
         if (data_dir := text("OGTK_DATA_DIR")) is not None:
             values["data_dir"] = Path(data_dir)
         if (path := text("OGTK_GLADLY_LOOKUP_PATH")) is not None:
-            values["gladly_lookup_path"] = path
+            values["gladly_lookup_path"] = _lookup_path(path)
         values["allow_unauthenticated"] = text("OGTK_ALLOW_UNAUTHENTICATED") == "1"
         values["actions"] = parse_actions(text("OGTK_ACTIONS"))
         if (reasons := text("OGTK_CANCEL_REASONS")) is not None:

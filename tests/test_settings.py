@@ -80,3 +80,29 @@ def test_metrics_files_live_outside_the_data_dir_and_are_found_again(tmp_path, m
     assert first != default_metrics_dir(tmp_path / "b")
     monkeypatch.setenv("OGTK_METRICS_DIR", str(tmp_path / "m"))
     assert default_metrics_dir(tmp_path / "a") == tmp_path / "m"
+
+
+def test_signing_key_may_hold_several_comma_separated_keys():
+    s = Settings.from_env({**SANDBOX, "GLADLY_SIGNING_KEY": "new-key, old-key"})
+    assert [k.reveal() for k in s.gladly_signing_keys] == ["new-key", "old-key"]
+    assert "new-key" not in repr(s.gladly_signing_keys)
+    assert Settings.from_env({**SANDBOX}).gladly_signing_keys == ()
+
+
+@pytest.mark.parametrize("value", ["new-key,", ",old-key", "a,,b", " , "])
+def test_an_empty_key_between_commas_is_refused(value):
+    with pytest.raises(SettingsError, match="empty key"):
+        Settings.from_env({**SANDBOX, "GLADLY_SIGNING_KEY": value})
+
+
+@pytest.mark.parametrize("path", ["ogtk/gladly/lookup", "/ogtk//lookup", "/ogtk/lookup/", "/x?y=1", "/a/../b",
+                                  "/a b", "/", "https://host/gladly/lookup"])
+def test_lookup_path_must_be_a_plain_url_path(path):
+    with pytest.raises(SettingsError, match="OGTK_GLADLY_LOOKUP_PATH"):
+        Settings.from_env({**SANDBOX, "OGTK_GLADLY_LOOKUP_PATH": path})
+
+
+def test_lookup_path_defaults_to_the_route_and_takes_a_prefix():
+    assert Settings.from_env({**SANDBOX}).gladly_lookup_path == "/gladly/lookup"
+    assert Settings.from_env({**SANDBOX, "OGTK_GLADLY_LOOKUP_PATH": "/ogtk/gladly/lookup"}).gladly_lookup_path == (
+        "/ogtk/gladly/lookup")

@@ -83,7 +83,7 @@ class Authenticator:
         signature = basic = None
         if settings.gladly_signing_key:
             signature = SignatureVerifier(
-                settings.gladly_signing_key.reveal(),
+                [key.reveal() for key in settings.gladly_signing_keys],
                 path=settings.gladly_lookup_path,
                 replay_window_s=settings.gladly_replay_window_s,
                 clock=clock,

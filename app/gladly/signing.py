@@ -186,30 +186,36 @@ def format_gladly_time(moment: datetime | float | None = None) -> str:
 class SignatureVerifier:
     """Checks ``Gladly-Authorization`` on an incoming lookup; raises an :class:`AuthError`.
 
-    >>> verifier = SignatureVerifier("test-apikey-1", path="/gladly/lookup", replay_window_s=300)
+    ``keys`` is one key or several (rotation: the old and the new key are both accepted while
+    Gladly switches); every key is tried, each compared in constant time.
+
+    >>> verifier = SignatureVerifier(["new-key", "old-key"], path="/gladly/lookup", replay_window_s=300)
     >>> verifier.verify("POST", request.query_string, request.headers, request.get_data(cache=True))
     """
 
     def __init__(
         self,
-        key: str | bytes,
+        keys: str | bytes | Iterable[str | bytes],
         *,
         path: str = "/gladly/lookup",
         replay_window_s: float = 300,
         clock: Callable[[], float] = time.time,
     ):
-        raw = key.encode("utf-8") if isinstance(key, str) else bytes(key)
-        if not raw:
+        if isinstance(keys, (str, bytes)):
+            keys = [keys]
+        raw = tuple(key.encode("utf-8") if isinstance(key, str) else bytes(key) for key in keys)
+        if not raw or not all(raw):
             raise ValueError("the Gladly signing key must not be empty")
         if replay_window_s < 0:
             raise ValueError("replay_window_s must be >= 0 (0 disables the check)")
-        self._key = raw
+        self._keys = raw
         self.path = path
         self.replay_window_s = replay_window_s
         self.clock = clock
 
     def __repr__(self) -> str:
-        return f"SignatureVerifier(key='***', path={self.path!r}, replay_window_s={self.replay_window_s})"
+        return (f"SignatureVerifier(keys=<{len(self._keys)} hidden>, path={self.path!r}, "
+                f"replay_window_s={self.replay_window_s})")
 
     def verify(self, method: str, query_string: str | bytes | None, headers: Mapping[str, str] | Any,
                body: bytes) -> None:
@@ -231,8 +237,12 @@ class SignatureVerifier:
                 raise StaleRequest(detail=f"Gladly-Time is more than {self.replay_window_s:g} s old")
             if -skew > self.replay_window_s:
                 raise StaleRequest(detail=f"Gladly-Time is more than {self.replay_window_s:g} s in the future")
-        expected = compute_signature(self._key, method, self.path, query_string, signed, lower, body, gladly_time)
-        if not hmac.compare_digest(expected.encode("ascii"), signature.encode("ascii")):
+        given = signature.encode("ascii")
+        matched = False
+        for key in self._keys:  # no early exit: every key costs the same, whichever one matches
+            expected = compute_signature(key, method, self.path, query_string, signed, lower, body, gladly_time)
+            matched |= hmac.compare_digest(expected.encode("ascii"), given)
+        if not matched:
             raise BadSignature(detail="signature does not match the request")
 
 

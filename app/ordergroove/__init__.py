@@ -7,7 +7,7 @@ others are exported for tests, the CLI and the dashboard.
 from .cache import CacheResult, ResourceCache
 from .client import OrdergrooveClient
 from .errors import BadRequest, NotFound, OrdergrooveError, RateLimited, Unauthorized, Unavailable
-from .fetcher import FetchStats, ProfileFetcher, normalise_emails
+from .fetcher import FetchStats, ProfileFetcher, email_queries, normalise_emails
 from .models import PERIOD_UNITS, Customer, CustomerProfile, Item, Order, Product, Subscription
 
 __all__ = [
@@ -29,5 +29,6 @@ __all__ = [
     "Subscription",
     "Unauthorized",
     "Unavailable",
+    "email_queries",
     "normalise_emails",
 ]

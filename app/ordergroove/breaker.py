@@ -51,6 +51,12 @@ class CircuitBreaker:
             self._trial_in_flight = True
             return True
 
+    def abandon(self) -> None:
+        """An allowed request that says nothing about Ordergroove (cut short by our own deadline,
+        or failed on our side): counts neither way, but frees the half-open trial slot."""
+        with self._lock:
+            self._trial_in_flight = False
+
     def record(self, *, ok: bool, timed_out: bool = False) -> None:
         """The outcome of a request that was allowed: ``ok`` means Ordergroove answered sanely.
 

@@ -6,10 +6,18 @@ here (per kind TTL) while diskcache only evicts entries too old to be served eve
 Concurrent misses on one key, in any thread or process, make one upstream call: the first
 caller takes a short lease (``Cache.add``), the others poll for its answer. A broken cache
 directory never fails a lookup: reads and writes degrade to calling Ordergroove directly.
+
+Every key lives under a namespace derived from the Ordergroove base URL and the API key's
+identity (:func:`namespace_for`), so data cached from the sandbox or a staging account is never
+served for another account sharing the directory. Values are stored as JSON text, never pickles,
+and every direct diskcache call sits in the ``_store_*`` methods, the one seam a shared backend
+(Redis) has to fill.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import threading
@@ -18,7 +26,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import diskcache
 
@@ -39,6 +47,17 @@ _NOT_FOUND = "404"
 _PROBE_KEY = "__ogtk_probe__"
 
 
+def namespace_for(base_url: str, api_key: Any) -> str:
+    """A short, stable name for one Ordergroove account as seen through one key.
+
+    ``sha256(base URL, sha256(key))`` cut to 16 hex digits: different URLs or keys never share
+    entries, and neither the key nor anything that could be reversed to it is stored.
+    """
+    key = api_key.reveal() if hasattr(api_key, "reveal") else str(api_key or "")
+    key_id = hashlib.sha256(key.encode()).hexdigest()
+    return hashlib.sha256(f"{base_url.rstrip('/')}\n{key_id}".encode()).hexdigest()[:16]
+
+
 @dataclass(frozen=True)
 class CacheResult:
     """A value and where it came from: ``hit`` (fresh from cache), ``stale`` (expired, served on error).
@@ -51,6 +70,15 @@ class CacheResult:
     fetched_at: datetime
     stale: bool = False
     hit: bool = False
+
+
+def _loads(text: Any) -> Any:
+    if not isinstance(text, str):
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
 
 
 def _utc(epoch: float) -> datetime:
@@ -78,8 +106,15 @@ class ResourceCache:
         poll_interval: float = 0.01,
         max_lease_s: float = 30.0,
         sqlite_timeout: float = 1.0,
+        namespace: str = "",
+        stale_wait_s: float = 1.0,
     ):
         self.directory = Path(directory)
+        self.namespace = namespace
+        self._prefix = f"{namespace}/" if namespace else ""
+        #: how long a caller holding an expired copy waits for another caller's fetch of the same
+        #: key before answering from its copy (Ordergroove's SLA is about 1 s per call)
+        self.stale_wait_s = float(stale_wait_s)
         self.ttls = dict(ttls)
         self.stale_max_age = float(stale_max_age)
         self.negative_ttl = float(negative_ttl)
@@ -110,6 +145,7 @@ class ResourceCache:
             stale_max_age=settings.cache_stale_max_age_s,
             negative_ttl=settings.cache_negative_ttl_s,
             size_limit=settings.cache_size_limit_bytes,
+            namespace=namespace_for(settings.ordergroove_base_url, settings.effective_api_key),
         )
         options.update(overrides)
         return cls(settings.cache_dir, **options)
@@ -127,54 +163,106 @@ class ResourceCache:
         log.warning("disk cache at %s is unusable (%s: %s); calling Ordergroove directly",
                     self.directory, type(exc).__name__, exc)
 
-    # -- safe primitives: never raise, degrade instead ---------------------------------------
+    # -- the storage seam: every direct diskcache call, each degrading instead of raising -------
 
-    def _read(self, key: str) -> tuple | None:
+    def _store_get(self, key: str) -> str | None:
         if self._cache is None:
             return None
         try:
-            entry = self._cache.get(key)
+            value = self._cache.get(key)
         except Exception as exc:
             self._degraded(exc)
             return None
-        return entry if isinstance(entry, tuple) and len(entry) == 3 else None
+        return value if isinstance(value, str) else None
 
-    def _write(self, key: str, entry: tuple, expire: float, tag: str | None) -> None:
+    def _store_set(self, key: str, text: str, expire: float, tag: str | None = None) -> None:
         if self._cache is None:
             return
         try:
-            self._cache.set(key, entry, expire=max(1.0, expire), tag=tag)
+            self._cache.set(key, text, expire=max(1.0, expire), tag=tag)
         except Exception as exc:
             self._degraded(exc)
 
-    def _take_lease(self, lock_key: str, token: str, seconds: float) -> bool:
-        """True when this caller should fetch: it holds the lease, or the cache cannot lease."""
+    def _store_add(self, key: str, text: str, expire: float, *, unusable: bool) -> bool:
+        """Set-if-absent; ``unusable`` is the answer when the store cannot be reached."""
         if self._cache is None:
-            return True
+            return unusable
         try:
-            return bool(self._cache.add(lock_key, token, expire=seconds))
+            return bool(self._cache.add(key, text, expire=expire))
         except Exception as exc:
             self._degraded(exc)
-            return True
+            return unusable
 
-    def _lease_held(self, lock_key: str) -> bool:
+    def _store_has(self, key: str) -> bool:
         if self._cache is None:
             return False
         try:
-            return lock_key in self._cache
+            return key in self._cache
         except Exception as exc:
             self._degraded(exc)
             return False
 
-    def _release(self, lock_key: str, token: str) -> None:
+    def _store_delete(self, key: str, *, only_if: str | None = None) -> bool:
+        """Delete ``key`` (when ``only_if`` is given, only while it still holds that value)."""
+        if self._cache is None:
+            return False
+        try:
+            if only_if is None:
+                return bool(self._cache.delete(key))
+            with self._cache.transact():
+                if self._cache.get(key) == only_if:
+                    return bool(self._cache.delete(key))
+            return False
+        except Exception as exc:
+            self._degraded(exc)
+            return False
+
+    def _store_append(self, key: str, member: str, expire: float, tag: str | None) -> None:
+        """Add ``member`` to the JSON list at ``key`` (a set: no duplicates)."""
         if self._cache is None:
             return
         try:
             with self._cache.transact():
-                if self._cache.get(lock_key) == token:
-                    self._cache.delete(lock_key)
+                members = _loads(self._cache.get(key))
+                members = members if isinstance(members, list) else []
+                if member not in members:
+                    members.append(member)
+                self._cache.set(key, json.dumps(members), expire=max(1.0, expire), tag=tag)
         except Exception as exc:
             self._degraded(exc)
+
+    def _store_evict(self, tag: str) -> int:
+        if self._cache is None:
+            return 0
+        try:
+            return int(self._cache.evict(tag))
+        except Exception as exc:
+            self._degraded(exc)
+            return 0
+
+    # -- entries: [marker, fetched_at, value] as JSON text --------------------------------------
+
+    def _key(self, key: str) -> str:
+        return self._prefix + key
+
+    def _read(self, key: str) -> tuple | None:
+        entry = _loads(self._store_get(self._key(key)))
+        if isinstance(entry, list) and len(entry) == 3 and isinstance(entry[1], (int, float)):
+            return tuple(entry)
+        return None
+
+    def _write(self, key: str, entry: tuple, expire: float, tag: str | None) -> None:
+        self._store_set(self._key(key), json.dumps(list(entry), separators=(",", ":")), expire, tag)
+
+    def _take_lease(self, lock_key: str, token: str, seconds: float) -> bool:
+        """True when this caller should fetch: it holds the lease, or the cache cannot lease."""
+        return self._store_add(self._key(lock_key), token, seconds, unusable=True)
+
+    def _lease_held(self, lock_key: str) -> bool:
+        return self._store_has(self._key(lock_key))
+
+    def _release(self, lock_key: str, token: str) -> None:
+        self._store_delete(self._key(lock_key), only_if=token)
 
     # -- freshness ----------------------------------------------------------------------------
 
@@ -202,6 +290,13 @@ class ResourceCache:
         if marker == _NOT_FOUND:
             raise NotFound("Ordergroove has no such record (remembered)", endpoint=f"{kind} (cached)", status=404)
         return CacheResult(value, _utc(fetched_at), stale=False, hit=True)
+
+    @staticmethod
+    def _answer_stale(kind: str, entry: tuple, stats) -> CacheResult:
+        metrics.CACHE_STALE.labels(kind).inc()
+        if stats is not None:
+            stats.incr("stale")
+        return CacheResult(entry[2], _utc(entry[1]), stale=True, hit=False)
 
     # -- public -------------------------------------------------------------------------------
 
@@ -241,16 +336,22 @@ class ResourceCache:
             if self._take_lease(lock_key, token, lease_s):
                 leased = True
                 break
-            # Someone else is fetching this key: wait for their answer rather than ask again.
-            while self._lease_held(lock_key) and not deadline.expired():
-                self._sleep(min(self.poll_interval, deadline.remaining()))
+            # Someone else is fetching this key: wait for their answer rather than ask again. With
+            # an expired copy in hand, wait only ``stale_wait_s``; if their fetch fails or takes
+            # longer, answer from the copy instead of asking Ordergroove again ourselves.
+            has_stale = self._usable_stale(kind, entry, self._clock())
+            patience = Deadline(min(self.stale_wait_s, deadline.remaining())) if has_stale else deadline
+            while self._lease_held(lock_key) and not patience.expired():
+                self._sleep(min(self.poll_interval, patience.remaining()))
             latest = self._read(ckey)
             if self._fresh(kind, latest, self._clock()):
                 return self._answer_fresh(kind, latest, stats)
             if latest is not None:
                 entry = latest
+            if self._usable_stale(kind, entry, self._clock()):
+                return self._answer_stale(kind, entry, stats)
             if deadline.expired():
-                break  # fetch below fails fast on the expired deadline, then stale or raise
+                break  # fetch below fails fast on the expired deadline, then raise
 
         try:
             if leased:  # the winner may have finished between our first read and our lease
@@ -268,12 +369,8 @@ class ResourceCache:
                                 self._tag(customer_id))
                 raise
             except STALE_ON:
-                now = self._clock()
-                if self._usable_stale(kind, entry, now):
-                    metrics.CACHE_STALE.labels(kind).inc()
-                    if stats is not None:
-                        stats.incr("stale")
-                    return CacheResult(entry[2], _utc(entry[1]), stale=True, hit=False)
+                if self._usable_stale(kind, entry, self._clock()):
+                    return self._answer_stale(kind, entry, stats)
                 raise
             now = self._clock()
             self._write(ckey, (_OK, now, value), self._ttl(kind) + self.stale_max_age, self._tag(customer_id))
@@ -282,19 +379,51 @@ class ResourceCache:
             if leased:
                 self._release(lock_key, token)
 
-    @staticmethod
-    def _tag(customer_id: Any) -> str | None:
-        return None if customer_id is None else f"customer:{customer_id}"
+    def _tag(self, customer_id: Any) -> str | None:
+        return None if customer_id is None else self._key(f"customer:{customer_id}")
+
+    def link(self, kind: str, key: Any, customer_ids: Iterable[Any]) -> None:
+        """Make ``invalidate_customer`` of any of these customers drop the entry ``kind:key`` too.
+
+        For entries that belong to no single customer but were found through them: an email
+        search must go when the customer it found changes (their email may have changed).
+        """
+        for customer_id in customer_ids:
+            self._store_append(self._key(f"links:{customer_id}"), self.cache_key(kind, key),
+                               self._ttl(kind) + self.stale_max_age, self._tag(customer_id))
 
     def invalidate_customer(self, customer_id: Any) -> int:
-        """Drop every entry fetched for this customer (products are shared and kept)."""
-        if self._cache is None:
-            return 0
-        try:
-            return int(self._cache.evict(self._tag(customer_id)))
-        except Exception as exc:
-            self._degraded(exc)
-            return 0
+        """Drop every entry fetched for this customer, and those linked to them (email searches);
+        products are shared and kept. Returns how many entries went."""
+        dropped = 0
+        linked = _loads(self._store_get(self._key(f"links:{customer_id}")))
+        for ckey in linked if isinstance(linked, list) else ():
+            dropped += self._store_delete(self._key(str(ckey)))
+        evicted = self._store_evict(self._tag(customer_id))
+        return dropped + evicted - (1 if linked else 0)  # the link list itself is not an entry
+
+    # -- shared state for other parts of the app (locks, de-duplication) ----------------------
+
+    def _state_key(self, key: str) -> str:
+        return self._key(f"state:{key}")
+
+    def add(self, key: str, value: Any, expire: float) -> bool:
+        """Set ``key`` only if absent, atomically across workers: ``True`` when this call set it
+        (a lock taken, an event seen for the first time). When the cache is unusable no lock can
+        be held, and the answer is ``True`` (go ahead) rather than blocking every caller."""
+        return self._store_add(self._state_key(key), json.dumps(value), expire, unusable=True)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        text = self._store_get(self._state_key(key))
+        return default if text is None else _loads(text)
+
+    def set(self, key: str, value: Any, expire: float) -> None:
+        self._store_set(self._state_key(key), json.dumps(value), expire)
+
+    def delete(self, key: str) -> bool:
+        return self._store_delete(self._state_key(key))
+
+    # -- maintenance ----------------------------------------------------------------------------
 
     def clear(self) -> int:
         if self._cache is None:

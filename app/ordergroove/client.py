@@ -9,11 +9,12 @@ HTTP attempt is counted in :mod:`app.metrics`, and nothing here ever runs past t
 from __future__ import annotations
 
 import email.utils
-import json
+import json as _json
 import logging
 import random
 import time
 from importlib import metadata
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Protocol
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -33,6 +34,10 @@ log = logging.getLogger(__name__)
 RETRY_STATUSES = frozenset({423, 429, 500, 502, 503, 504})
 #: a retry (or a first attempt) needs at least this much of the deadline left to be worth sending
 MIN_ATTEMPT_S = 0.05
+#: Ordergroove's SLA is about 1 s per call: an attempt given at least this long (or its full
+#: configured timeouts) that gets no answer is Ordergroove's failure; one given less, because the
+#: lookup had spent its budget on other calls, is the deadline's and counts neither way
+FAIR_ANSWER_S = 1.0
 #: an Ordergroove ``Retry-After`` longer than this is not waited for
 MAX_RETRY_AFTER_S = 30.0
 PAGE_SIZE = 100
@@ -89,6 +94,28 @@ def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time
     return max(0.0, when.timestamp() - now())
 
 
+@dataclass(frozen=True)
+class UpstreamState:
+    """What this process last heard from Ordergroove (``/readyz`` body, dashboard).
+
+    ``status``: ``"ok"``, ``"failing"`` (``reason`` says why) or ``"unknown"`` (nothing recent);
+    ``at``: monotonic time of that word.
+    """
+
+    status: str
+    reason: str | None = None
+    at: float | None = None
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    status: int | None
+    body: bytes
+    headers: Mapping[str, str]
+    failure: str | None  # "timeout" | "deadline" | "connection_error" | None
+    label: str
+
+
 class OrdergrooveClient:
     """Read-only Ordergroove REST client; one pooled session, safe to share between threads.
 
@@ -115,13 +142,17 @@ class OrdergrooveClient:
         rng: Callable[[], float] = random.random,
         timezone: Any = None,
         breaker: CircuitBreaker | None = None,
+        budget: Any = None,
     ):
         self.base_url = base_url.rstrip("/")
         self.breaker = breaker or CircuitBreaker()
-        #: monotonic times Ordergroove last gave a real answer (any status below 500) and last
-        #: failed (timeout, connection error, 5xx): what /readyz judges upstream health by
+        #: monotonic times Ordergroove last gave a real answer (any status below 500 but 401/403)
+        #: and last failed (timeout, connection error, 5xx, refused key): see upstream_state()
         self.answered_at: float | None = None
         self.failed_at: float | None = None
+        self.failure_reason: str | None = None
+        #: the instance-wide request budget (``budget.RequestBudget``); ``None``: unlimited
+        self.budget = budget
         self._base_parts = urlsplit(self.base_url)
         self._api_key = api_key if isinstance(api_key, Secret) else Secret(str(api_key))
         self.connect_timeout = connect_timeout
@@ -249,14 +280,19 @@ class OrdergrooveClient:
             log.debug("Ordergroove next link points at another host; re-anchored on the base URL")
         return urlunsplit((base.scheme, base.netloc, absolute.path, query_text, ""))
 
-    def _timeouts(self, deadline: Deadline) -> tuple[float, float]:
-        """Connect and read timeouts that together fit in what is left of the deadline."""
+    def _timeouts(self, deadline: Deadline) -> tuple[tuple[float, float], bool]:
+        """Connect and read timeouts that together fit in what is left of the deadline, and
+        whether a timeout would be ours rather than Ordergroove's: the deadline left this
+        attempt less than Ordergroove's usual answer time (``FAIR_ANSWER_S``, or the configured
+        timeouts when shorter), so its silence says nothing about Ordergroove's health."""
         remaining = deadline.remaining()
         connect = min(self.connect_timeout, remaining / 2)
-        return (connect, max(MIN_ATTEMPT_S, min(self.read_timeout, remaining - connect)))
+        read = max(MIN_ATTEMPT_S, min(self.read_timeout, remaining - connect))
+        fair = min(FAIR_ANSWER_S, self.connect_timeout + self.read_timeout) - MIN_ATTEMPT_S
+        return (connect, read), remaining < fair
 
     @staticmethod
-    def _read_body(response: requests.Response, deadline: Deadline) -> bytes:
+    def _read_body(response: requests.Response, deadline: Deadline, read_timeout: float | None = None) -> bytes:
         """The body, read piece by piece inside the deadline.
 
         ``requests``' read timeout bounds each socket read, not the whole body, so an upstream
@@ -276,7 +312,7 @@ class OrdergrooveClient:
                     raise requests.exceptions.ReadTimeout("Ordergroove body not complete before the deadline")
                 if sock is not None:
                     try:
-                        sock.settimeout(remaining)
+                        sock.settimeout(remaining if read_timeout is None else min(read_timeout, remaining))
                     except OSError:
                         sock = None
                 chunk = raw.read1(65536, decode_content=True)
@@ -298,6 +334,120 @@ class OrdergrooveClient:
         """Full jitter: uniform in [0, min(cap, base * 2**(attempt-1)))."""
         return self._rng() * min(self.backoff_cap, self.backoff_base * (2 ** (attempt - 1)))
 
+    def _headers(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        headers = {"x-api-key": self._api_key.reveal(), "Accept": "application/json", "User-Agent": USER_AGENT}
+        if extra:
+            headers.update(extra)
+        return headers
+
+    def _attempt(self, method: str, url: str, *, headers: Mapping[str, str], data: bytes | None,
+                 deadline: Deadline, endpoint: str, stats: StatsSink | None) -> _Attempt:
+        """One HTTP exchange: breaker, timeouts fitted to the deadline, body read, bookkeeping.
+
+        A timeout counts against Ordergroove only when Ordergroove had a fair time to answer
+        (see ``FAIR_ANSWER_S``); one cut short by the caller's remaining budget is labelled
+        ``deadline`` and counts neither way (the breaker must not open because a customer has
+        many pieces and the lookup ran out of time). The breaker's half-open trial slot is freed
+        on every path, exceptions included.
+        """
+        if deadline.remaining() < MIN_ATTEMPT_S:
+            raise Unavailable("deadline reached before Ordergroove answered", endpoint=endpoint, deadline_cut=True)
+        if not self.breaker.allow():
+            metrics.UPSTREAM_SHORT_CIRCUITS.labels(endpoint).inc()
+            raise Unavailable("Ordergroove keeps failing; circuit open, not waiting on it", endpoint=endpoint)
+        recorded = False
+        try:
+            if self.budget is not None:
+                self.budget.acquire(deadline, endpoint=endpoint)
+            timeouts, cut = self._timeouts(deadline)
+            status: int | None = None
+            failure: str | None = None
+            response: requests.Response | None = None
+            body = b""
+            label = ""
+            started = time.perf_counter()
+            try:
+                response = self.session.request(method, url, headers=headers, data=data, timeout=timeouts,
+                                                allow_redirects=False, stream=True)
+                status = response.status_code
+                label = str(status)
+                body = self._read_body(response, deadline, self.read_timeout)
+            except requests.exceptions.Timeout:
+                failure = "deadline" if cut else "timeout"
+            except requests.exceptions.RequestException:
+                failure = "connection_error"
+            elapsed = time.perf_counter() - started
+            if failure == "deadline":
+                self.breaker.abandon()
+            else:
+                self.breaker.record(ok=failure is None and status is not None and status < 500,
+                                    timed_out=failure == "timeout")
+            recorded = True
+            self._note_answer(status, failure)
+            if status == 429 and self.budget is not None:
+                self.budget.slow_down()
+            label = failure or label
+            metrics.UPSTREAM_REQUESTS.labels(endpoint, label).inc()
+            metrics.UPSTREAM_SECONDS.labels(endpoint).observe(elapsed)
+            if stats is not None:
+                stats.incr("upstream_calls")
+            return _Attempt(status, body, response.headers if response is not None else {}, failure, label)
+        finally:
+            if not recorded:
+                self.breaker.abandon()
+
+    def _note_answer(self, status: int | None, failure: str | None) -> None:
+        """Remember Ordergroove's latest word for :meth:`upstream_state`."""
+        now = time.monotonic()
+        if failure == "deadline":
+            return
+        if failure is not None:
+            self.failed_at, self.failure_reason = now, f"no answer from Ordergroove ({failure})"
+        elif status in (401, 403):
+            self.failed_at, self.failure_reason = now, f"Ordergroove refused the API key (HTTP {status})"
+        elif status is not None and status >= 500:
+            self.failed_at, self.failure_reason = now, f"Ordergroove answered HTTP {status}"
+        else:
+            self.answered_at = now
+
+    def upstream_state(self, *, fresh_s: float = 60.0) -> UpstreamState:
+        """``ok`` / ``failing`` (with the reason) / ``unknown``, from this process's own calls.
+
+        A revoked key (401/403) is ``failing``, not an answer. ``unknown`` means nothing was
+        heard within ``fresh_s``: a readiness check may probe before reporting.
+        """
+        answered, failed = self.answered_at, self.failed_at
+        if failed is not None and (answered is None or failed >= answered):
+            return UpstreamState("failing", self.failure_reason, failed)
+        if answered is not None and time.monotonic() - answered < fresh_s:
+            return UpstreamState("ok", None, answered)
+        return UpstreamState("unknown", None, answered)
+
+    def request(self, method: str, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None,
+                deadline: Deadline, endpoint: str, stats: StatsSink | None = None) -> tuple[int, Any]:
+        """One request, never retried (writes: a blind retry could apply a change twice).
+
+        Returns ``(status, body)`` for every HTTP answer, 4xx and 5xx included, so the caller can
+        read Ordergroove's error bodies; ``body`` is the decoded JSON, else the text, else
+        ``None``. Raises :class:`Unavailable` when no answer came: ``timed_out`` is then true
+        when the request may have reached Ordergroove (read back before concluding anything),
+        false when the breaker was open, the deadline had no room, or the connection failed.
+
+        >>> status, body = og.request("PATCH", "/subscriptions/abc/cancel/", json={}, deadline=Deadline(10),
+        ...                           endpoint="subscriptions.cancel")  # doctest: +SKIP
+        """
+        url = self.base_url + path + ("?" + encode_query(params) if params else "")
+        extra = {"Content-Type": "application/json"} if json is not None else None
+        data = _json.dumps(json).encode() if json is not None else None
+        result = self._attempt(method.upper(), url, headers=self._headers(extra), data=data, deadline=deadline,
+                               endpoint=endpoint, stats=stats)
+        if result.failure is not None:
+            raise Unavailable(f"Ordergroove gave no answer ({result.failure})", endpoint=endpoint,
+                              timed_out=result.failure in ("timeout", "deadline"),
+                              deadline_cut=result.failure == "deadline")
+        assert result.status is not None
+        return result.status, _decode_body(result.body)
+
     def _get_url(self, url: str, *, deadline: Deadline, endpoint: str, stats: StatsSink | None,
                  headers: Mapping[str, str] | None = None) -> Any:
         """One GET with retries.
@@ -307,58 +457,26 @@ class OrdergrooveClient:
         it), each attempt's timeouts shrink to what is left, and each attempt is counted in the
         metrics and the per-lookup stats.
         """
-        request_headers = {
-            "x-api-key": self._api_key.reveal(),
-            "Accept": "application/json",
-            "User-Agent": USER_AGENT,
-        }
-        if headers:
-            request_headers.update(headers)
+        request_headers = self._headers(headers)
         attempt = 0
         while True:
             attempt += 1
-            if deadline.remaining() < MIN_ATTEMPT_S:
-                raise Unavailable("deadline reached before Ordergroove answered", endpoint=endpoint)
-            if not self.breaker.allow():
-                metrics.UPSTREAM_SHORT_CIRCUITS.labels(endpoint).inc()
-                raise Unavailable("Ordergroove keeps failing; circuit open, not waiting on it", endpoint=endpoint)
-            status: int | None = None
-            failure: str | None = None
-            response: requests.Response | None = None
-            started = time.perf_counter()
-            body = b""
-            try:
-                response = self.session.get(url, headers=request_headers, timeout=self._timeouts(deadline),
-                                            allow_redirects=False, stream=True)
-                status = response.status_code
-                label = str(status)
-                body = self._read_body(response, deadline)
-            except requests.exceptions.Timeout:
-                failure = label = "timeout"
-            except requests.exceptions.RequestException:
-                failure = label = "connection_error"
-            elapsed = time.perf_counter() - started
-            answered = failure is None and status is not None and status < 500
-            self.breaker.record(ok=answered, timed_out=failure == "timeout")
-            if answered:
-                self.answered_at = time.monotonic()
-            elif failure is not None or (status is not None and status >= 500):
-                self.failed_at = time.monotonic()
-            metrics.UPSTREAM_REQUESTS.labels(endpoint, label).inc()
-            metrics.UPSTREAM_SECONDS.labels(endpoint).observe(elapsed)
-            if stats is not None:
-                stats.incr("upstream_calls")
-
-            if response is not None and failure is None and 200 <= response.status_code < 300:
+            result = self._attempt("GET", url, headers=request_headers, data=None, deadline=deadline,
+                                   endpoint=endpoint, stats=stats)
+            status, failure, label = result.status, result.failure, result.label
+            if failure is None and status is not None and 200 <= status < 300:
                 try:
-                    return json.loads(body)
+                    return _json.loads(result.body)
                 except ValueError:
                     raise Unavailable("Ordergroove answered 200 with a body that is not JSON",
                                       endpoint=endpoint, status=status) from None
+            if failure == "deadline":
+                raise Unavailable("Ordergroove did not answer within the lookup's deadline", endpoint=endpoint,
+                                  timed_out=True, deadline_cut=True)
 
             retryable = failure is not None or status in RETRY_STATUSES
             if retryable and attempt <= self.max_retries:
-                retry_after = parse_retry_after(response.headers.get("Retry-After")) if response is not None else None
+                retry_after = parse_retry_after(result.headers.get("Retry-After")) if status is not None else None
                 delay = retry_after if retry_after is not None else self._backoff(attempt)
                 if delay <= MAX_RETRY_AFTER_S and deadline.remaining() - delay >= MIN_ATTEMPT_S:
                     log.info("Ordergroove %s answered %s (attempt %d); retrying in %.3fs",
@@ -368,6 +486,15 @@ class OrdergrooveClient:
                     continue
                 log.info("Ordergroove %s answered %s; no time left to retry before the deadline", endpoint, label)
             raise _error_for(status, failure, endpoint=endpoint, attempts=attempt)
+
+
+def _decode_body(body: bytes) -> Any:
+    if not body.strip():
+        return None
+    try:
+        return _json.loads(body)
+    except ValueError:
+        return body.decode("utf-8", errors="replace")
 
 
 def _unwrap_page(body: Any, endpoint: str) -> tuple[list[dict], str | None]:

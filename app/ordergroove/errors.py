@@ -33,7 +33,18 @@ class RateLimited(OrdergrooveError):
 
 
 class Unavailable(OrdergrooveError):
-    """5xx, timeout, connection failure or an unreadable body, after every allowed retry."""
+    """5xx, timeout, connection failure or an unreadable body, after every allowed retry.
+
+    ``timed_out`` is true when no answer came back in time (the request may have reached
+    Ordergroove: a write may have happened); ``deadline_cut`` when it was our own lookup budget,
+    not Ordergroove, that ran out.
+    """
+
+    def __init__(self, message: str, *, endpoint: str | None = None, status: int | None = None,
+                 timed_out: bool = False, deadline_cut: bool = False):
+        super().__init__(message, endpoint=endpoint, status=status)
+        self.timed_out = timed_out
+        self.deadline_cut = deadline_cut
 
 
 class BadRequest(OrdergrooveError):

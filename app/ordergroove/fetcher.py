@@ -68,6 +68,21 @@ class _Job:
     customer_id: str | None
 
 
+def email_queries(emails: Iterable[Any]) -> list[str]:
+    """What to ask Ordergroove's email filter: each address trimmed, as Gladly sent it and, when
+    different, lower-cased (whether the filter is case-sensitive is undocumented); no empties or
+    repeats, input order kept."""
+    if isinstance(emails, str):
+        emails = [emails]
+    seen: dict[str, None] = {}
+    for email in emails or ():
+        if not isinstance(email, str) or not email.strip():
+            continue
+        seen.setdefault(email.strip(), None)
+        seen.setdefault(email.strip().lower(), None)
+    return list(seen)
+
+
 def normalise_emails(emails: Iterable[Any]) -> list[str]:
     """Trim, lower-case, drop empties and duplicates, keep input order."""
     if isinstance(emails, str):
@@ -108,6 +123,8 @@ class ProfileFetcher:
         self.cache.close()
 
     def invalidate(self, customer_id: Any) -> int:
+        """Drop every cached piece of this customer, the email searches that found them included
+        (refresh, actions, webhooks); shared products stay. Returns how many entries went."""
         return self.cache.invalidate_customer(str(customer_id).strip())
 
     # -- running pieces -----------------------------------------------------------------------
@@ -167,27 +184,36 @@ class ProfileFetcher:
 
     def find_by_emails(self, emails: Iterable[str], *, deadline: Deadline,
                        stats: FetchStats | None = None) -> list[Customer]:
-        """Customers matching any of the emails: union, de-duplicated by id, in first-seen order."""
-        wanted = normalise_emails(emails)
+        """Customers whose email equals one of ``emails`` (case-insensitively): the union of
+        every query of :func:`email_queries`, de-duplicated by id, in first-seen order.
+
+        Each search is linked to the customers it found, so invalidating one of them (refresh,
+        action, webhook) drops the search too: an email change must not keep the old answer.
+        """
+        queries = email_queries(emails)
         jobs = [
-            _Job("search", email,
-                 (lambda e=email: self.client.customers_by_email(e, deadline=deadline, stats=stats)), None)
-            for email in wanted
+            _Job("search", query,
+                 (lambda q=query: self.client.customers_by_email(q, deadline=deadline, stats=stats)), None)
+            for query in queries
         ]
         found: dict[str, Customer] = {}
-        for email, outcome in zip(wanted, self._run(jobs, deadline, stats)):
+        for query, outcome in zip(queries, self._run(jobs, deadline, stats)):
             if isinstance(outcome, NotFound):
                 continue
             if isinstance(outcome, OrdergrooveError):
                 raise outcome
             records = outcome.value if isinstance(outcome.value, list) else [outcome.value]
+            matches = []
             for raw in records:
                 customer = self._parse_customer(raw)
                 # Only exact (trimmed, case-insensitive) matches: should Ordergroove's filter be
                 # looser than documented, or ignored for a key without bulk access, strangers'
                 # profiles must not reach Gladly.
-                if customer is not None and customer.email.strip().lower() == email:
+                if customer is not None and customer.email.strip().lower() == query.lower():
+                    matches.append(customer)
                     found.setdefault(customer.merchant_user_id, customer)
+            if not outcome.hit and not outcome.stale:
+                self.cache.link("search", query, [c.merchant_user_id for c in matches])
         return list(found.values())
 
     def profile(self, customer_id: Any, *, deadline: Deadline,
@@ -233,19 +259,22 @@ class ProfileFetcher:
         outcomes = self._run(jobs, deadline, stats)
 
         next_orders: dict[str, datetime] = {}
+        next_order_ids: dict[str, str] = {}
         products: dict[str, Product] = {}
+        partial = False
         for job, outcome in zip(jobs, outcomes):
             if isinstance(outcome, OrdergrooveError):
                 if not isinstance(outcome, NotFound):
+                    partial = True
                     log.warning("Ordergroove %s %s unavailable for the profile (%s); left out",
                                 job.kind, job.key, type(outcome).__name__)
                 continue
             used.append(outcome)
             if job.kind == "orders":
-                place = self._memo("orders", job.key, outcome,
-                                   lambda raw, sid=job.key: self._earliest_place(raw, sid))
-                if place is not None:
-                    next_orders[job.key] = place
+                upcoming = self._memo("orders", job.key, outcome,
+                                      lambda raw, sid=job.key: self._earliest_upcoming(raw, sid))
+                if upcoming is not None:
+                    next_orders[job.key], next_order_ids[job.key] = upcoming.place, upcoming.public_id
             else:
                 product = self._memo("product", job.key, outcome,
                                      lambda raw, pid=job.key: self._parse_product(raw, pid))
@@ -259,6 +288,8 @@ class ProfileFetcher:
             products=products,
             fetched_at=min(r.fetched_at for r in used),
             stale=any(r.stale for r in used),
+            next_order_ids=next_order_ids,
+            partial=partial,
         )
 
     # -- parsing (a bad record is skipped, never fatal) ----------------------------------------
@@ -314,8 +345,8 @@ class ProfileFetcher:
             log.warning("Ordergroove product record %s has no usable external_product_id; skipped", product_id)
             return None
 
-    def _earliest_place(self, raw: Any, subscription_id: str) -> datetime | None:
-        places = []
+    def _earliest_upcoming(self, raw: Any, subscription_id: str) -> Order | None:
+        upcoming = []
         for record in raw if isinstance(raw, list) else [raw]:
             if not isinstance(record, dict):
                 continue
@@ -327,5 +358,5 @@ class ProfileFetcher:
                 continue
             if order.status not in (None, Order.UNSENT) or order.place is None:
                 continue
-            places.append(order.place)
-        return min(places) if places else None
+            upcoming.append(order)
+        return min(upcoming, key=lambda o: o.place) if upcoming else None

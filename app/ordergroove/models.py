@@ -190,10 +190,12 @@ class CustomerProfile:
     """Everything one DETAILED lookup needs about one customer, plus where it came from.
 
     ``next_orders`` maps a live subscription's ``public_id`` to the ``place`` of its upcoming
-    (status 1) order; ``products`` holds every product that could be fetched (a missing or
+    (status 1) order and ``next_order_ids`` to that order's ``public_id`` (what a skip action
+    binds); ``products`` holds every product that could be fetched (a missing or
     discontinued-and-gone product is simply absent). ``fetched_at`` is the age of the oldest
     piece; ``stale`` is true when any piece was served from an expired cache entry because
-    Ordergroove failed.
+    Ordergroove failed; ``partial`` when some piece (an order, its lines, a product) was cut off
+    by the deadline or failed with no stale copy, so the card may lack a date or a product name.
     """
 
     customer: Customer
@@ -202,3 +204,5 @@ class CustomerProfile:
     products: Mapping[str, Product]
     fetched_at: datetime
     stale: bool = False
+    next_order_ids: Mapping[str, str] = field(default_factory=dict)
+    partial: bool = False

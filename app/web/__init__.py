@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from flask import Flask
 
+from ..settings import Settings
 from . import lookup, ops, responses
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, settings: Settings) -> None:
     responses.init_app(app)
     app.register_blueprint(lookup.bp)
+    lookup.route_configured_path(app, settings.gladly_lookup_path)
     app.register_blueprint(ops.bp)

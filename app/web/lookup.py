@@ -25,6 +25,7 @@ from ..ordergroove.errors import OrdergrooveError
 from ..ordergroove.fetcher import FetchStats
 from ..outcomes import ERROR, INVALID, UNAUTHORIZED
 from ..services import get_services
+from ..settings import LOOKUP_PATH
 from .responses import error_response
 
 bp = Blueprint("lookup", __name__)
@@ -39,7 +40,7 @@ def _is_json(content_type: str | None) -> bool:
     return mimetype == "application/json" or (mimetype.startswith("application/") and mimetype.endswith("+json"))
 
 
-@bp.post("/gladly/lookup")
+@bp.post(LOOKUP_PATH)
 def lookup() -> Response:
     started = time.perf_counter()
     services = get_services()
@@ -95,6 +96,14 @@ def lookup() -> Response:
     if result.stale:
         response.headers["X-OGTK-Stale"] = "1"
     return response
+
+
+def route_configured_path(app, path: str) -> None:
+    """Also answer at ``OGTK_GLADLY_LOOKUP_PATH`` when it differs, for a proxy that forwards the
+    path unchanged (one that strips its prefix reaches :data:`LOOKUP_PATH`); either way the
+    signature is checked over the configured path, the one Gladly signed."""
+    if path != LOOKUP_PATH:
+        app.add_url_rule(path, endpoint="lookup.lookup_at_configured_path", view_func=lookup, methods=["POST"])
 
 
 #: what a 503 says, by the Ordergroove error behind it (never the upstream message itself)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
 from .. import metrics
 from ..outcomes import INVALID
+from ..settings import LOOKUP_PATH
 
 #: An oversized body is read and thrown away up to this much, so the keep-alive connection stays
 #: usable for the client's next request; past it the server drops the connection.
@@ -48,10 +49,15 @@ def _discard_unread_body() -> None:
         pass
 
 
+def _lookup_paths() -> tuple[str, ...]:
+    services = current_app.extensions.get("ogtk")
+    return (LOOKUP_PATH, services.settings.gladly_lookup_path) if services else (LOOKUP_PATH,)
+
+
 def http_error(exc: HTTPException) -> Response:
     """405, 413, 404 … as JSON bodies, like every other error of this API."""
     code = _HTTP_CODES.get(exc.code or 500, (exc.name or "error").lower().replace(" ", "_"))
-    if request.blueprint == "lookup" or request.path == "/gladly/lookup":
+    if request.blueprint == "lookup" or request.path in _lookup_paths():
         metrics.LOOKUPS.labels(level="unknown", outcome=INVALID).inc()
     if exc.code == 413:
         _discard_unread_body()

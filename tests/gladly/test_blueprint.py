@@ -268,3 +268,25 @@ def test_no_secret_or_raw_email_in_logs(make_app, caplog):
     for secret in (SIGNING_KEY, "s3cret", "guess", app.extensions["ogtk"].settings.effective_api_key.reveal()):
         assert secret not in caplog.text
     assert "dana.reyes@example.com" not in ours
+
+
+def test_during_key_rotation_lookups_signed_with_either_key_are_answered(make_app):
+    client = make_app(GLADLY_SIGNING_KEY=f"rotated-in-key-0123456789,{SIGNING_KEY}").test_client()
+    for key in ("rotated-in-key-0123456789", SIGNING_KEY):
+        body, headers = signed(detailed(KNOWN["reference"]), key=key)
+        assert client.post(LOOKUP_PATH, data=body, headers=headers).status_code == 200
+    body, headers = signed(detailed(KNOWN["reference"]), key="some-other-key")
+    assert client.post(LOOKUP_PATH, data=body, headers=headers).status_code == 401
+
+
+def test_behind_a_path_prefix_the_lookup_answers_at_both_paths_signed_over_the_configured_one(make_app):
+    from app.gladly.signing import sign_headers
+
+    client = make_app(OGTK_GLADLY_LOOKUP_PATH="/ogtk/gladly/lookup").test_client()
+    body, _ = signed(detailed(KNOWN["reference"]))
+    as_gladly_signs = sign_headers(SIGNING_KEY, path="/ogtk/gladly/lookup", body=body)
+    for path in ("/gladly/lookup", "/ogtk/gladly/lookup"):  # a proxy that strips the prefix, or not
+        assert client.post(path, data=body, headers=as_gladly_signs).status_code == 200
+    _, over_the_route = signed(detailed(KNOWN["reference"]))
+    assert client.post("/gladly/lookup", data=body, headers=over_the_route).status_code == 401
+    assert client.get("/ogtk/gladly/lookup").status_code == 405

@@ -402,3 +402,26 @@ def test_sign_headers_signs_basic_auth_headers_and_respects_explicit_list():
 def test_verifier_rejects_empty_key():
     with pytest.raises(ValueError):
         SignatureVerifier("")
+
+
+# --- key rotation (CONTRACT section 2: several keys, all accepted) ----------------------------
+def test_golden_vector_verifies_under_either_position_of_a_rotated_key():
+    for keys in ([KEY, "the-next-key"], ["the-next-key", KEY]):
+        verifier = SignatureVerifier(keys, path="/api/v2/customer/lookup", clock=lambda: GOLDEN_NOW + 10)
+        verifier.verify("POST", "", golden_request_headers(), GOLDEN_BODY)
+
+
+def test_a_key_outside_the_rotated_set_is_refused():
+    verifier = SignatureVerifier(["the-next-key", "another-key"], path="/api/v2/customer/lookup",
+                                 clock=lambda: GOLDEN_NOW + 10)
+    with pytest.raises(errors.BadSignature):
+        verifier.verify("POST", "", golden_request_headers(), GOLDEN_BODY)
+
+
+def test_rotated_keys_stay_out_of_the_repr_and_none_may_be_empty():
+    verifier = SignatureVerifier(["k-one-secret", "k-two-secret"])
+    assert "secret" not in repr(verifier) and "2 hidden" in repr(verifier)
+    with pytest.raises(ValueError):
+        SignatureVerifier(["good", ""])
+    with pytest.raises(ValueError):
+        SignatureVerifier([])

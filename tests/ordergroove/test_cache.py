@@ -351,3 +351,156 @@ def test_from_settings_uses_the_configured_ttls_and_directory(tmp_path):
     assert c.ttls["product"] == 5 and c.ttls["customer"] == 90 and c.negative_ttl == 7
     assert c.stale_max_age == 24 * 3600
     c.close()
+
+
+# -- namespacing (CONTRACT section 2) ----------------------------------------------------------
+
+def _settings(tmp_path, url, key=None):
+    env = {"ORDERGROOVE_BASE_URL": url, "OGTK_DATA_DIR": str(tmp_path)}
+    if key:
+        env["ORDERGROOVE_API_KEY"] = key
+    return Settings.from_env(env)
+
+
+def test_entries_are_namespaced_by_base_url_and_key_identity(tmp_path):
+    sandbox = ResourceCache.from_settings(_settings(tmp_path, "http://127.0.0.1:8700"))
+    sandbox.get_or_fetch("customer", "c1", Upstream("from the sandbox"), deadline=forever(), customer_id="c1")
+    sandbox.add("lock:x", 1, expire=60)
+    real = ResourceCache.from_settings(_settings(tmp_path, "https://restapi.ordergroove.com", "live-key-123456"))
+    other_key = ResourceCache.from_settings(_settings(tmp_path, "https://restapi.ordergroove.com", "another-key-99"))
+    assert real.peek("customer", "c1") is None and other_key.peek("customer", "c1") is None
+    assert real.get("lock:x") is None and real.add("lock:x", 1, expire=60)
+    fetch = Upstream("real")
+    assert real.get_or_fetch("customer", "c1", fetch, deadline=forever()).value == "real" and fetch.calls == 1
+    assert other_key.invalidate_customer("c1") == 0  # another account's invalidation touches nothing here
+    assert sandbox.peek("customer", "c1").value == "from the sandbox"
+    same = ResourceCache.from_settings(_settings(tmp_path, "https://restapi.ordergroove.com/", "live-key-123456"))
+    assert same.peek("customer", "c1").value == "real"  # one account, one namespace
+    for c in (sandbox, real, other_key, same):
+        c.close()
+    stored = b"".join(p.read_bytes() for p in (tmp_path / "cache").rglob("*") if p.is_file())
+    assert b"live-key-123456" not in stored and b"another-key-99" not in stored
+
+
+def test_values_are_stored_as_json_text_not_pickles(cache):
+    cache.get_or_fetch("subscriptions", "c1", Upstream([{"public_id": "s1", "live": "True"}]), deadline=forever())
+    cache.add("dedup:e1", {"at": 1.5}, expire=60)
+    raw = cache._cache.get("subscriptions:c1")
+    assert isinstance(raw, str) and json.loads(raw)[2] == [{"public_id": "s1", "live": "True"}]
+    assert json.loads(cache._cache.get("state:dedup:e1")) == {"at": 1.5}
+
+
+def test_an_old_pickled_entry_reads_as_a_miss(cache):
+    cache._cache.set("customer:c1", ("ok", 1.0, {"merchant_user_id": "c1"}))
+    fetch = Upstream({"merchant_user_id": "c1", "new": True})
+    assert cache.get_or_fetch("customer", "c1", fetch, deadline=forever()).value["new"] and fetch.calls == 1
+
+
+# -- shared state primitives (locks, de-duplication) --------------------------------------------
+
+def test_add_get_set_delete(cache):
+    assert cache.get("k") is None and cache.get("k", "dflt") == "dflt"
+    assert cache.add("k", {"first": True}, expire=60) is True
+    assert cache.add("k", {"first": False}, expire=60) is False
+    assert cache.get("k") == {"first": True}
+    cache.set("k", [1, 2], expire=60)
+    assert cache.get("k") == [1, 2]
+    assert cache.delete("k") is True and cache.delete("k") is False
+    assert cache.add("k", "again", expire=60) is True
+    assert cache.peek("customer", "k") is None  # its own key space
+
+
+def test_add_expires(cache):
+    assert cache.add("short", 1, expire=0.2)
+    deadline = Deadline(5)
+    while cache.get("short") is not None and not deadline.expired():
+        time.sleep(0.02)
+    assert cache.add("short", 2, expire=60)
+
+
+def test_add_is_one_winner_across_processes(tmp_path):
+    directory = tmp_path / "shared"
+    code = f"""
+        from app.ordergroove.cache import ResourceCache
+        c = ResourceCache({str(directory)!r}, ttls={{}})
+        print(sum(c.add(f"lock:{{i}}", "me", expire=60) for i in range(50)))
+    """
+    procs = [_run_python(code, REPO) for _ in range(3)]
+    won = [int(p.communicate(timeout=60)[0].strip() or -1) for p in procs]
+    assert sum(won) == 50, won
+
+
+def test_add_goes_ahead_when_the_cache_is_unusable(cache):
+    cache._cache = Broken()
+    assert cache.add("k", 1, expire=60) is True and cache.get("k") is None and cache.delete("k") is False
+
+
+# -- stampede waiters holding an expired copy ---------------------------------------------------
+
+def _leader_in_flight(cache, kind, key, release: threading.Event, outcome):
+    """Start a caller that leases ``kind:key`` and holds it until ``release`` is set."""
+    started = threading.Event()
+
+    def fetch():
+        started.set()
+        release.wait(10)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    def run():
+        try:
+            cache.get_or_fetch(kind, key, fetch, deadline=Deadline(10))
+        except Exception:
+            pass
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    assert started.wait(5)
+    return thread
+
+
+def test_waiter_with_a_stale_copy_answers_from_it_when_the_leader_fails(tmp_path, clock):
+    polling, all_waiting = set(), threading.Event()
+
+    def sleep(seconds):  # the cache's poll sleep: tells the test who is waiting
+        polling.add(threading.get_ident())
+        if len(polling) >= 3:
+            all_waiting.set()
+        time.sleep(seconds)
+
+    cache = ResourceCache(tmp_path / "c", ttls=TTLS, stale_max_age=3600, clock=clock, sleep=sleep, stale_wait_s=30)
+    cache.get_or_fetch("orders", "c1", Upstream("old"), deadline=forever())
+    clock.now += 600
+    release = threading.Event()
+    leader = _leader_in_flight(cache, "orders", "c1", release, Unavailable("503"))
+    waiter_fetch = Upstream(AssertionError("a waiter must not ask Ordergroove again"))
+    results = []
+    waiters = [threading.Thread(target=lambda: results.append(
+        cache.get_or_fetch("orders", "c1", waiter_fetch, deadline=Deadline(30)))) for _ in range(3)]
+    for t in waiters:
+        t.start()
+    assert all_waiting.wait(10)
+    release.set()
+    for t in waiters + [leader]:
+        t.join(10)
+    assert waiter_fetch.calls == 0
+    assert len(results) == 3 and all(r.stale and r.value == "old" for r in results)
+    cache.close()
+
+
+def test_waiter_with_a_stale_copy_does_not_wait_out_a_slow_leader(tmp_path, clock):
+    cache = ResourceCache(tmp_path / "c", ttls=TTLS, stale_max_age=3600, clock=clock, stale_wait_s=0.05)
+    cache.get_or_fetch("orders", "c1", Upstream("old"), deadline=forever())
+    clock.now += 600
+    release = threading.Event()
+    leader = _leader_in_flight(cache, "orders", "c1", release, "new")
+    try:
+        waiter_fetch = Upstream(AssertionError("a waiter must not ask Ordergroove again"))
+        result = cache.get_or_fetch("orders", "c1", waiter_fetch, deadline=Deadline(30))
+        assert result.stale and result.value == "old" and waiter_fetch.calls == 0
+        assert not release.is_set()  # answered while the leader was still fetching
+    finally:
+        release.set()
+        leader.join(10)
+    cache.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from email.utils import formatdate
@@ -318,8 +319,8 @@ def test_expired_deadline_sends_nothing(og, ft, mocked):
 def test_timeouts_and_connection_errors_are_retried_then_unavailable(og, ft, mocked, exc, label):
     before = sample("ogtk_upstream_requests_total", endpoint="products.retrieve", status=label)
     mocked.get(f"{BASE}/products/P9/", body=exc)
-    with pytest.raises(Unavailable):
-        og.product("P9", deadline=deadline(ft))
+    with pytest.raises(Unavailable):  # room for three full attempts: every timeout is Ordergroove's
+        og.product("P9", deadline=deadline(ft, 10))
     assert len(mocked.calls) == 3
     assert sample("ogtk_upstream_requests_total", endpoint="products.retrieve", status=label) == before + 3
 
@@ -413,3 +414,101 @@ def test_a_trickling_body_cannot_outlast_the_deadline():
         stop.set()
         server.shutdown()
         client.close()
+
+
+# -- request(): one attempt for writes ----------------------------------------------------------
+
+@pytest.mark.parametrize("status, body", [
+    (200, {"public_id": "s1", "live": False}),
+    (400, {"cancel_reason": ["Invalid reason code."]}),
+    (406, "Subscription is not active"),
+    (503, None),
+])
+def test_request_returns_every_http_answer_once_with_its_body(og, ft, mocked, status, body):
+    before = sample("ogtk_upstream_requests_total", endpoint="subscriptions.cancel", status=str(status))
+    kwargs = {"json": body} if isinstance(body, dict) else {"body": body or ""}
+    mocked.patch(f"{BASE}/subscriptions/s1/cancel/", status=status, **kwargs)
+    answer = og.request("PATCH", "/subscriptions/s1/cancel/", json={"cancel_reason": "2|Overstocked"},
+                        deadline=deadline(ft), endpoint="subscriptions.cancel")
+    assert answer == (status, body)
+    assert len(mocked.calls) == 1  # never retried, not even the 503
+    sent = mocked.calls[0].request
+    assert json.loads(sent.body) == {"cancel_reason": "2|Overstocked"}
+    assert sent.headers["Content-Type"] == "application/json" and sent.headers["x-api-key"] == KEY
+    assert sample("ogtk_upstream_requests_total", endpoint="subscriptions.cancel", status=str(status)) == before + 1
+
+
+def test_request_timeout_says_the_write_may_have_happened(og, ft, mocked):
+    mocked.patch(f"{BASE}/orders/o1/skip_subscription/", body=requests.exceptions.ReadTimeout("slow"))
+    with pytest.raises(Unavailable) as caught:
+        og.request("PATCH", "/orders/o1/skip_subscription/", json={"subscription": "s1"},
+                   deadline=deadline(ft, 10), endpoint="orders.skip")
+    assert caught.value.timed_out is True and len(mocked.calls) == 1
+
+
+def test_request_refused_connection_did_not_time_out(og, ft, mocked):
+    mocked.patch(f"{BASE}/orders/o1/skip_subscription/", body=requests.exceptions.ConnectionError("refused"))
+    with pytest.raises(Unavailable) as caught:
+        og.request("PATCH", "/orders/o1/skip_subscription/", json={}, deadline=deadline(ft), endpoint="orders.skip")
+    assert caught.value.timed_out is False
+
+
+def test_request_honours_the_breaker_and_the_deadline(ft, mocked):
+    og = OrdergrooveClient(BASE, KEY, breaker=CircuitBreaker(threshold=1, reset_after_s=60))
+    og.breaker.record(ok=False)
+    with pytest.raises(Unavailable, match="circuit open"):
+        og.request("PATCH", "/subscriptions/s1/cancel/", json={}, deadline=deadline(ft), endpoint="x")
+    with pytest.raises(Unavailable):
+        og.request("PATCH", "/subscriptions/s1/cancel/", json={}, deadline=deadline(ft, 0), endpoint="x")
+    assert len(mocked.calls) == 0
+
+
+# -- the breaker must not blame Ordergroove for our own deadline --------------------------------
+
+def test_a_timeout_cut_short_by_the_deadline_is_not_counted_against_ordergroove(ft, mocked):
+    og = OrdergrooveClient(BASE, KEY, max_retries=0, breaker=CircuitBreaker(threshold=1))
+    before = sample("ogtk_upstream_requests_total", endpoint="orders.list", status="deadline")
+    mocked.get(f"{BASE}/orders/", body=requests.exceptions.ReadTimeout("cut"))
+    for _ in range(3):  # each with 0.5 s left: the lookup spent its budget on other calls
+        with pytest.raises(Unavailable) as caught:
+            og.get("/orders/", deadline=deadline(ft, 0.5), endpoint="orders.list")
+        assert caught.value.deadline_cut
+    assert not og.breaker.is_open and og.failed_at is None
+    assert sample("ogtk_upstream_requests_total", endpoint="orders.list", status="deadline") == before + 3
+    with pytest.raises(Unavailable):  # a second of silence is Ordergroove's, deadline or not
+        og.get("/orders/", deadline=deadline(ft, 1.2), endpoint="orders.list")
+    assert og.breaker.is_open
+
+
+def test_the_trial_slot_is_freed_when_the_attempt_raises(ft, mocked, monkeypatch):
+    clock = FakeTime()
+    og = OrdergrooveClient(BASE, KEY, max_retries=0, breaker=CircuitBreaker(threshold=1, reset_after_s=5,
+                                                                             clock=clock.clock))
+    og.breaker.record(ok=False)
+    clock.now += 5
+    monkeypatch.setattr(og.session, "request", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("bug")))
+    with pytest.raises(RuntimeError):
+        og.get("/customers/1/", deadline=deadline(ft), endpoint="customers.retrieve")
+    assert og.breaker.allow()  # the next caller may try; the slot did not leak
+
+
+# -- upstream state for readiness ---------------------------------------------------------------
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_revoked_key_makes_the_upstream_state_failing(og, ft, mocked, status):
+    mocked.get(f"{BASE}/customers/1/", json={"merchant_user_id": "1"})
+    og.customer("1", deadline=deadline(ft))
+    assert og.upstream_state().status == "ok"
+    mocked.replace(responses.GET, f"{BASE}/customers/1/", status=status, json={"detail": "Authentication Failed"})
+    with pytest.raises(Unauthorized):
+        og.customer("1", deadline=deadline(ft))
+    state = og.upstream_state()
+    assert state.status == "failing" and str(status) in state.reason and KEY not in state.reason
+
+
+def test_upstream_state_is_unknown_before_any_call_and_ok_after_a_404(og, ft, mocked):
+    assert og.upstream_state().status == "unknown"
+    mocked.get(f"{BASE}/customers/1/", status=404, json={"detail": "Unable to find requested asset."})
+    with pytest.raises(NotFound):
+        og.customer("1", deadline=deadline(ft))
+    assert og.upstream_state().status == "ok"

@@ -21,7 +21,7 @@ from app.ordergroove import fetcher as fetcher_module
 from app.ordergroove.cache import ResourceCache
 from app.ordergroove.client import OrdergrooveClient
 from app.ordergroove.errors import Unavailable
-from app.ordergroove.fetcher import FetchStats, ProfileFetcher, normalise_emails
+from app.ordergroove.fetcher import FetchStats, ProfileFetcher, email_queries, normalise_emails
 from app.sandbox import KNOWN, SandboxServer
 from app.settings import Settings
 
@@ -124,6 +124,20 @@ def test_cold_profile_then_warm_profile(fetcher, mocked, monkeypatch):
     assert warm_stats.as_dict() == {"upstream_calls": 0, "cache_hits": 5, "cache_misses": 0, "stale": 0}
 
 
+def test_profile_binds_each_live_subscription_to_its_upcoming_order(fetcher, mocked):
+    mock_dana(mocked)
+    profile = fetcher.profile("7781203344", deadline=Deadline(4))
+    assert profile.next_order_ids == {ACTIVE["public_id"]: ORDER["public_id"]}  # the earliest of the two
+    assert profile.partial is False
+
+
+def test_a_piece_that_failed_with_no_stale_copy_makes_the_profile_partial(fetcher, mocked):
+    mock_dana(mocked)
+    mocked.replace(responses.GET, f"{BASE}/orders/", status=503)
+    profile = fetcher.profile("7781203344", deadline=Deadline(4))
+    assert profile.partial is True and profile.next_orders == {} and profile.stale is False
+
+
 @pytest.mark.parametrize("status", [404, 503])
 def test_a_product_that_cannot_be_fetched_is_left_out(fetcher, mocked, status):
     mock_dana(mocked, product_b_status=status)
@@ -211,6 +225,40 @@ def test_unparsable_records_are_skipped_and_logged_without_email(fetcher, mocked
     assert "public_id" in caplog.text
 
 
+def test_email_queries_keep_the_address_as_sent_and_add_its_lower_case():
+    assert email_queries([" Dana@Example.com", "dana@example.com", "", "  ", None, "b@x.io"]) == [
+        "Dana@Example.com", "dana@example.com", "b@x.io"]
+    assert email_queries("A@B.C") == ["A@B.C", "a@b.c"]
+
+
+def test_a_case_sensitive_filter_still_finds_a_mixed_case_address(fetcher, mocked):
+    stored = {**DANA, "email": "Dana.Reyes@Example.com"}
+
+    def case_sensitive(request):
+        hits = [stored] if request.params["email"] == stored["email"] else []
+        return 200, {"Content-Type": "application/json"}, json.dumps(page(*hits))
+
+    mocked.add_callback(responses.GET, f"{BASE}/customers/", callback=case_sensitive)
+    found = fetcher.find_by_emails(["Dana.Reyes@Example.com"], deadline=Deadline(4))
+    assert [c.merchant_user_id for c in found] == ["7781203344"]
+
+
+def test_invalidating_a_customer_drops_the_email_searches_that_found_them(fetcher, mocked):
+    answers = {"dana.reyes@example.com": page(DANA)}
+
+    def by_email(request):
+        return 200, {"Content-Type": "application/json"}, json.dumps(answers.get(request.params["email"], page()))
+
+    mocked.add_callback(responses.GET, f"{BASE}/customers/", callback=by_email)
+    assert [c.merchant_user_id for c in fetcher.find_by_emails(["dana.reyes@example.com"], deadline=Deadline(4))] \
+        == ["7781203344"]
+    answers["dana.reyes@example.com"] = page()  # Dana changed her email in Ordergroove
+    fetcher.invalidate("7781203344")
+    stats = FetchStats()
+    assert fetcher.find_by_emails(["dana.reyes@example.com"], deadline=Deadline(4), stats=stats) == []
+    assert stats.upstream_calls == 1
+
+
 def test_normalise_emails():
     assert normalise_emails([" Dana@Example.com", "dana@example.com", "", "  ", None, "b@x.io"]) == [
         "dana@example.com", "b@x.io"]
@@ -234,7 +282,9 @@ def test_find_by_emails_unions_and_deduplicates(fetcher, mocked, caplog):
         found = fetcher.find_by_emails([" Dana.Reyes@Example.com ", "shared@example.com", "", "SHARED@example.com",
                                         "nobody@example.com"], deadline=Deadline(4))
     assert [c.merchant_user_id for c in found] == ["7781203344", "1002"]
-    assert len(mocked.calls) == 3
+    sent = sorted(call.request.params["email"] for call in mocked.calls)  # concurrent: any order
+    assert sent == sorted(["Dana.Reyes@Example.com", "dana.reyes@example.com", "shared@example.com",
+                           "SHARED@example.com", "nobody@example.com"])
     assert "777" in caplog.text and "shared@example.com" not in caplog.text
     stats = FetchStats()
     assert fetcher.find_by_emails(["shared@example.com"], deadline=Deadline(4), stats=stats)[0].first_name == "Sam"
