@@ -60,6 +60,21 @@ DEPENDENCY_UP = Gauge(
 EVENT_WRITE_FAILURES = Counter(
     "ogtk_event_write_failures_total", "Lookup events that could not be stored (lookup still answered)."
 )
+ACTION_EVENT_WRITE_FAILURES = Counter(
+    "ogtk_action_event_write_failures_total",
+    "Action events that could not be stored (the action was still answered).",
+)
+WEBHOOK_EVENT_WRITE_FAILURES = Counter(
+    "ogtk_webhook_event_write_failures_total",
+    "Webhook events that could not be stored (the delivery was still answered).",
+)
+SUGGESTION_WRITE_FAILURES = Counter(
+    "ogtk_suggestion_write_failures_total",
+    "Wrong-id suggestions that could not be stored on their lookup event.",
+)
+EVENTS_PRUNED = Counter(
+    "ogtk_events_pruned_total", "Events deleted by retention pruning, by table.", ["table"]
+)
 ACTIONS = Counter(
     "ogtk_actions_total",
     "Gladly Action submits, by action (cancel, skip) and outcome (done, invalid, rejected, error).",

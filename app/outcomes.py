@@ -16,3 +16,9 @@ REFUSED = (UNAUTHORIZED, INVALID)
 
 #: every value of the ``outcome`` label of ``ogtk_lookups_total``
 METRIC_OUTCOMES = OUTCOMES + REFUSED
+
+#: what a Gladly Action submit came to (CONTRACT section 8): action events, ``ogtk_actions_total``
+ACTION_OUTCOMES = ("done", "invalid", "rejected", "error")
+#: what an Ordergroove webhook delivery came to (CONTRACT section 9): webhook events,
+#: ``ogtk_webhooks_total`` (``rejected``: bad signature)
+WEBHOOK_OUTCOMES = ("applied", "duplicate", "ignored", "rejected")

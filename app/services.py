@@ -8,12 +8,11 @@ lookup service, the authenticator and the event store. The API hangs it on
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 
 from flask import Flask, current_app
 
-from .events import EventStore
+from .events import EventStore, RetentionWorker
 from .gladly.auth import Authenticator
 from .lookup import LookupService
 from .ordergroove.fetcher import ProfileFetcher
@@ -41,6 +40,7 @@ class Services:
     events: EventStore
     authenticator: Authenticator
     readiness: ReadinessChecker
+    retention: RetentionWorker | None = None
 
     @classmethod
     def build(cls, settings: Settings) -> "Services":
@@ -58,21 +58,18 @@ class Services:
         services.start_retention()
         return services
 
-    def start_retention(self) -> None:
-        """Drop events past the retention period, off the request path. Runs at every start
-        (gunicorn recycles workers after ``max_requests``) and via ``flask prune-events``."""
-        threading.Thread(target=self._prune_quietly, name="ogtk-prune", daemon=True).start()
-
-    def _prune_quietly(self) -> None:
-        try:
-            removed = self.events.prune(self.settings.event_retention_days)
-        except Exception as exc:  # an unusable store is reported by /readyz, not by a crash here
-            log.warning("event retention pruning skipped: %s", exc)
-        else:
-            if removed:
-                log.info("pruned %d lookup events older than %d days", removed, self.settings.event_retention_days)
+    def start_retention(self) -> RetentionWorker:
+        """Drop events past the retention period in a background thread, off the request path:
+        at start and hourly; one process at a time, and not again within ten minutes of another
+        process's run (gunicorn recycles workers after ``max_requests``). ``flask prune-events``
+        prunes on demand."""
+        if self.retention is None or not self.retention.running:
+            self.retention = RetentionWorker(self.events, self.settings.event_retention_days).start()
+        return self.retention
 
     def close(self) -> None:
+        if self.retention is not None:
+            self.retention.stop()  # first: it ends its own connection before the store closes
         self.fetcher.close()
         self.events.close()
 

@@ -2,13 +2,18 @@
 
 Every query takes a half-open window ``[start, end)`` of aware datetimes and an optional lookup
 ``level`` ("BASIC", "DETAILED"; ``None`` = both) and is one or a few SQL aggregations over
-covering indexes, so each stays well under a second on a million events.
+covering indexes, so each stays well under a second on a million events. pandas and numpy are
+imported on first query, never by the write path (API workers record events but never query).
 
 Match rate = matched / (matched + unmatched + ambiguous); errors are left out (they say nothing
 about the link). Per customer, each distinct Gladly customer counts once: linked when at least
 one of its lookups in the window matched. A customer is Gladly's ``query.id``; for lookups
 without one, the external customer id asked for stands in, and without that the masked emails
 (see :attr:`LookupEvent.customer_key`).
+
+The unmatched *profiles* (:meth:`LinkHealthQueries.unmatched_profiles`) are the lookups that did
+not match, one row per Gladly customer id, else per keyed email hash, else per external id
+(:attr:`LookupEvent.profile_key`; never per masked email, which merges distinct people).
 """
 
 from __future__ import annotations
@@ -16,16 +21,21 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
+from .model import HOUR_MS, KIND_EMAIL, KIND_EXTERNAL, LEVELS, PROFILE_KINDS, REASONS, to_ms
+from .schema import NOT_MATCHED
 
-from .model import HOUR_MS, KIND_EMAIL, KIND_EXTERNAL, LEVELS, to_ms
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 PERCENTILES = (0.50, 0.95, 0.99)
 _FETCH_PERCENTILES_UP_TO = 100_000  # events; above this, walking ix_events_duration is cheaper
 TREND_COLUMNS = ["bucket_start", "matched", "unmatched", "ambiguous", "error", "match_rate"]
 UNMATCHED_COLUMNS = ["identifier", "kind", "gladly_customer_id", "count", "first_seen", "last_seen"]
+PROFILE_COLUMNS = ["key_kind", "gladly_customer_id", "external_customer_id", "masked_email", "reason",
+                   "suggestion", "lookups", "first_seen", "last_seen"]
+DAY_MS = 24 * HOUR_MS
 _HOURLY_COUNTS = ["matched", "unmatched", "ambiguous", "error", "stale", "upstream", "hits"]
 ERROR_COLUMNS = ["ts", "level", "error_code", "gladly_customer_id", "external_customer_id",
                  "emails", "duration_ms", "upstream_calls", "correlation_id"]
@@ -78,8 +88,41 @@ def _ratio(numerator: float, denominator: float) -> float | None:
     return numerator / denominator if denominator else None
 
 
-def _to_datetime(ms_series) -> pd.Series:
+def pandas():
+    """pandas, imported on first use (API workers never pay for it)."""
+    import pandas
+
+    return pandas
+
+
+def _to_datetime(ms_series) -> "pd.Series":
+    pd = pandas()
     return pd.to_datetime(pd.Series(ms_series, dtype="int64"), unit="ms", utc=True)
+
+
+def none_for_missing(frame: "pd.DataFrame", columns) -> "pd.DataFrame":
+    """Missing text as ``None`` (pandas turns some into NaN, which is truthy and prints "nan")."""
+    for column in columns:
+        frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+    return frame
+
+
+def _seen_times(frame: "pd.DataFrame") -> None:
+    """``first_ms``/``last_ms`` (epoch ms) become ``first_seen``/``last_seen`` (UTC datetimes)."""
+    frame["first_seen"] = _to_datetime(frame.pop("first_ms"))
+    frame["last_seen"] = _to_datetime(frame.pop("last_ms"))
+
+
+def bucket_ms(bucket: str) -> int:
+    """Milliseconds per ``"hour"`` or ``"day"`` bucket (UTC)."""
+    if bucket not in ("hour", "day"):
+        raise ValueError("bucket must be 'hour' or 'day'")
+    return HOUR_MS if bucket == "hour" else DAY_MS
+
+
+def bucket_range(start: datetime, end: datetime, step: int) -> range:
+    """Every bucket number (epoch ms // step) that ``[start, end)`` touches."""
+    return range(to_ms(start) // step, (to_ms(end) - 1) // step + 1)
 
 
 def _check_level(level: str | None) -> None:
@@ -112,7 +155,7 @@ class LinkHealthQueries:
         """Context manager: the reads inside it see one consistent state of the database."""
         raise NotImplementedError
 
-    def _hourly(self, start: datetime, end: datetime, level: str | None) -> pd.DataFrame:
+    def _hourly(self, start: datetime, end: datetime, level: str | None) -> "pd.DataFrame":
         """Per-hour totals of ``[start, end)``: whole hours from the rollup, the edges from events."""
         _check_level(level)
         lo, hi = to_ms(start), to_ms(end)
@@ -140,7 +183,7 @@ class LinkHealthQueries:
                 f"WHERE hour BETWEEN ? AND ? AND ts_ms >= ? AND ts_ms < ?{level_term} GROUP BY hour")
             params += [raw_lo // HOUR_MS, (raw_hi - 1) // HOUR_MS, raw_lo, raw_hi, *level_params]
         rows = self._read(" UNION ALL ".join(parts), params) if parts else []
-        frame = pd.DataFrame(rows, columns=["hour", *_HOURLY_COUNTS]).astype("int64")
+        frame = pandas().DataFrame(rows, columns=["hour", *_HOURLY_COUNTS]).astype("int64")
         return frame.groupby("hour", as_index=False).sum()
 
     def summary(self, start: datetime, end: datetime, level: str | None = None) -> LinkHealthSummary:
@@ -182,17 +225,14 @@ class LinkHealthQueries:
         return int(customers), int(asked), int(linked)
 
     def trend(self, start: datetime, end: datetime, bucket: str = "hour",
-              level: str | None = None) -> pd.DataFrame:
+              level: str | None = None) -> "pd.DataFrame":
         """Outcome counts per UTC hour or day, empty buckets included, oldest first."""
-        if bucket not in ("hour", "day"):
-            raise ValueError("bucket must be 'hour' or 'day'")
+        step = bucket_ms(bucket)
         counts = ["matched", "unmatched", "ambiguous", "error"]
         frame = self._hourly(start, end, level)
-        step = HOUR_MS if bucket == "hour" else 24 * HOUR_MS
         frame["bucket"] = frame["hour"] * HOUR_MS // step
-        first, last = to_ms(start) // step, (to_ms(end) - 1) // step
         grouped = frame.groupby("bucket")[counts].sum()
-        grouped = grouped.reindex(range(first, last + 1), fill_value=0).astype("int64")
+        grouped = grouped.reindex(bucket_range(start, end, step), fill_value=0).astype("int64")
         out = grouped.reset_index(names="bucket")
         out.insert(0, "bucket_start", _to_datetime(out.pop("bucket") * step))
         answered = out["matched"] + out["unmatched"] + out["ambiguous"]
@@ -200,7 +240,7 @@ class LinkHealthQueries:
         return out[TREND_COLUMNS]
 
     def unmatched_ids(self, start: datetime, end: datetime, level: str | None = None,
-                      limit: int = 500, outcome: str = "unmatched") -> pd.DataFrame:
+                      limit: int = 500, outcome: str = "unmatched") -> "pd.DataFrame":
         """What Gladly asked for and we could not match, most often asked first.
 
         ``identifier`` is the external customer id, else the masked emails; ``gladly_customer_id``
@@ -221,12 +261,75 @@ class LinkHealthQueries:
             "ORDER BY e.ts_ms DESC LIMIT 1), n, first_ms, last_ms FROM top "
             "ORDER BY n DESC, last_ms DESC",
             [outcome, *params, int(limit), outcome, *inner_params])
-        frame = pd.DataFrame(rows, columns=["identifier", "kind", "gladly_customer_id", "count",
+        frame = pandas().DataFrame(rows, columns=["identifier", "kind", "gladly_customer_id", "count",
                                             "first_ms", "last_ms"])
         frame["count"] = frame["count"].astype("int64")
-        frame["first_seen"] = _to_datetime(frame.pop("first_ms"))
-        frame["last_seen"] = _to_datetime(frame.pop("last_ms"))
+        _seen_times(frame)
         return frame[UNMATCHED_COLUMNS]
+
+    def unmatched_profiles(self, start: datetime, end: datetime, level: str | None = None, *,
+                           limit: int | None = 1000) -> "pd.DataFrame":
+        """Who fails to link, and why: one row per profile with a lookup that did not match
+        (unmatched, ambiguous or error), most lookups first, at most ``limit`` rows.
+
+        ``key_kind`` says what identifies the row (``gladly_id``, ``email_hash`` or
+        ``external_id``); the ids, masked email and ``reason`` (its label) are those of the
+        profile's latest such lookup, ``suggestion`` the latest Ordergroove ids found by its email.
+        """
+        where, params = _window(start, end, level, hours=False)
+        latest_where, latest_params = _window(start, end, level, hours=False, alias="l.")
+        rows = self._read(
+            "WITH p AS (SELECT profile_key, COUNT(*) AS n, MIN(ts_ms) AS first_ms, MAX(ts_ms) AS last_ms "
+            f"FROM lookup_events INDEXED BY ix_events_profile WHERE {NOT_MATCHED} "
+            f"AND profile_key IS NOT NULL AND {where} GROUP BY profile_key "
+            "ORDER BY n DESC, last_ms DESC LIMIT ?) "
+            "SELECT p.profile_key, e.gladly_customer_id, e.external_customer_id, e.emails, e.reason, "
+            "(SELECT l.suggestion FROM lookup_events l INDEXED BY ix_events_profile "
+            f"WHERE l.{NOT_MATCHED} AND l.profile_key = p.profile_key AND l.suggestion IS NOT NULL "
+            f"AND {latest_where} ORDER BY l.ts_ms DESC LIMIT 1), p.n, p.first_ms, p.last_ms FROM p "
+            "JOIN lookup_events e ON e.id = (SELECT l.id FROM lookup_events l INDEXED BY ix_events_profile "
+            f"WHERE l.{NOT_MATCHED} AND l.profile_key = p.profile_key AND {latest_where} "
+            "ORDER BY l.ts_ms DESC LIMIT 1) ORDER BY p.n DESC, p.last_ms DESC",
+            [*params, -1 if limit is None else int(limit), *latest_params, *latest_params])
+        frame = pandas().DataFrame(rows, columns=[
+            "profile_key", "gladly_customer_id", "external_customer_id", "masked_email", "reason",
+            "suggestion", "lookups", "first_ms", "last_ms"])
+        frame.insert(0, "key_kind", frame.pop("profile_key").str[:1].map(PROFILE_KINDS))
+        frame["reason"] = frame["reason"].map(REASONS)
+        frame["lookups"] = frame["lookups"].astype("int64")
+        _seen_times(frame)
+        return none_for_missing(frame, PROFILE_COLUMNS[:6])[PROFILE_COLUMNS]
+
+    def unmatched_trend(self, start: datetime, end: datetime, bucket: str = "day",
+                        level: str | None = None) -> "pd.DataFrame":
+        """Distinct unmatched profiles (as in :meth:`unmatched_profiles`) per UTC day or hour,
+        empty buckets included: ``bucket`` (its start), ``profiles``."""
+        step = bucket_ms(bucket)
+        where, params = _window(start, end, level, hours=False)
+        rows = self._read(
+            f"SELECT ts_ms / {step}, COUNT(DISTINCT profile_key) FROM lookup_events "
+            f"INDEXED BY ix_events_profile WHERE {NOT_MATCHED} AND profile_key IS NOT NULL AND {where} "
+            f"GROUP BY ts_ms / {step}", params)
+        counts = dict(rows)
+        buckets = list(bucket_range(start, end, step))
+        frame = pandas().DataFrame({"bucket": [b * step for b in buckets],
+                                    "profiles": [int(counts.get(b, 0)) for b in buckets]})
+        frame["bucket"] = _to_datetime(frame["bucket"])
+        frame["profiles"] = frame["profiles"].astype("int64")
+        return frame
+
+    def top_reasons(self, start: datetime, end: datetime, level: str | None = None) -> "pd.DataFrame":
+        """Why lookups did not match: ``reason`` (label), distinct ``profiles``, ``lookups``;
+        most profiles first."""
+        where, params = _window(start, end, level, hours=False)
+        rows = self._read(
+            "SELECT reason, COUNT(DISTINCT profile_key) AS profiles, COUNT(*) AS lookups "
+            f"FROM lookup_events INDEXED BY ix_events_profile WHERE {NOT_MATCHED} "
+            f"AND reason IS NOT NULL AND {where} GROUP BY reason ORDER BY profiles DESC, lookups DESC",
+            params)
+        frame = pandas().DataFrame(rows, columns=["reason", "profiles", "lookups"])
+        frame["reason"] = frame["reason"].map(REASONS)
+        return frame.astype({"profiles": "int64", "lookups": "int64"})
 
     def latency_percentiles(self, start: datetime, end: datetime, level: str | None = None, *,
                             _count: int | None = None) -> LatencyPercentiles:
@@ -240,6 +343,8 @@ class LinkHealthQueries:
             return LatencyPercentiles(0, None, None, None)
         ranks = [max(1, math.ceil(p * count - 1e-9)) for p in PERCENTILES]  # 1-based
         if count <= _FETCH_PERCENTILES_UP_TO:  # a narrow window: read its durations, sort here
+            import numpy as np
+
             where, params = _window(start, end, level)
             durations = np.sort(np.fromiter(
                 (row[0] for row in self._read(
@@ -261,7 +366,7 @@ class LinkHealthQueries:
         return LatencyPercentiles(count, *values)
 
     def recent_errors(self, limit: int = 50, *, start: datetime | None = None,
-                      end: datetime | None = None) -> pd.DataFrame:
+                      end: datetime | None = None) -> "pd.DataFrame":
         """The latest ``error`` lookups, newest first."""
         where, params = "", []
         if start is not None or end is not None:
@@ -274,7 +379,7 @@ class LinkHealthQueries:
             "duration_ms, upstream_calls, correlation_id FROM lookup_events INDEXED BY ix_events_hour "
             f"WHERE outcome = 'error'{where} ORDER BY hour DESC, ts_ms DESC LIMIT ?",
             [*params, int(limit)])
-        frame = pd.DataFrame(rows, columns=["ts_ms", *ERROR_COLUMNS[1:]])
+        frame = pandas().DataFrame(rows, columns=["ts_ms", *ERROR_COLUMNS[1:]])
         frame.insert(0, "ts", _to_datetime(frame.pop("ts_ms")))
         return frame[ERROR_COLUMNS]
 

@@ -230,3 +230,68 @@ def test_hourly_totals_agree_with_raw_counts_on_any_window(store):
             ["matched", "unmatched", "ambiguous", "error"]].to_numpy().sum())
     conn.close()
     assert isinstance(store.trend(now - timedelta(days=1), now), pd.DataFrame)
+
+
+# -- unmatched profiles (issue 13) -------------------------------------------------------------
+from app.events import EmailHasher  # noqa: E402
+
+HASHER = EmailHasher(b"test-key")
+
+
+def _miss(store, when, outcome="unmatched", level="BASIC", **fields):
+    assert store.record(LookupEvent.create(ts=when, level=level, outcome=outcome, hasher=HASHER, **fields))
+
+
+def test_unmatched_profiles_one_row_per_profile_with_reason_and_suggestion(store):
+    _miss(store, at("01:00"), gladly_customer_id="g1", raw_emails=["ann@x.com"])
+    _miss(store, at("02:00"), gladly_customer_id="g1", raw_emails=["ann@x.com"])
+    detailed = LookupEvent.create(ts=at("03:00"), level="DETAILED", outcome="unmatched",
+                                  gladly_customer_id="g1", external_customer_id="bad-7", hasher=HASHER)
+    assert store.record(detailed) and store.record_suggestion(detailed.uid, ["7781203344"])
+    _miss(store, at("04:00"), gladly_customer_id="g1", raw_emails=["ann@x.com"])  # latest: email
+    _miss(store, at("01:30"), raw_emails=["nora@example.net"])  # no Gladly id: by hash
+    _miss(store, at("01:40"), raw_emails=["ned@example.net"])  # masks alike, counted apart
+    _miss(store, at("01:50"), raw_emails=["Ned@Example.net "])  # the same person as ned
+    _miss(store, at("05:00"), level="DETAILED", external_customer_id="og-x")  # by external id
+    _miss(store, at("06:00"), outcome="ambiguous", gladly_customer_id="g2", raw_emails=["shared@x.com"])
+    _miss(store, at("07:00"), outcome="error", gladly_customer_id="g3", external_customer_id="og-3")
+    _miss(store, at("08:00"), outcome="matched", gladly_customer_id="g4", external_customer_id="og-4",
+          matched_customer_id="og-4")
+    _miss(store, DAY - timedelta(hours=1), gladly_customer_id="g-before")
+
+    frame = store.unmatched_profiles(DAY, NEXT_DAY)
+    assert list(frame.columns) == ["key_kind", "gladly_customer_id", "external_customer_id",
+                                   "masked_email", "reason", "suggestion", "lookups", "first_seen",
+                                   "last_seen"]
+    rows = {(r.key_kind, r.gladly_customer_id or r.external_customer_id or r.masked_email): r
+            for r in frame.itertuples()}
+    assert len(frame) == 6
+    g1 = rows[("gladly_id", "g1")]
+    assert (g1.lookups, g1.reason, g1.suggestion, g1.masked_email) == (
+        4, "email not in Ordergroove", "7781203344", "a***@x.com")
+    assert (g1.first_seen, g1.last_seen) == (at("01:00"), at("04:00"))
+    assert frame.iloc[0].gladly_customer_id == "g1"  # most lookups first
+    by_hash = frame[frame["key_kind"] == "email_hash"]
+    assert sorted(by_hash["lookups"]) == [1, 2]  # nora and ned: both n***@example.net, apart
+    assert set(by_hash["masked_email"]) == {"n***@example.net"}
+    assert rows[("external_id", "og-x")].reason == "id unknown to Ordergroove"
+    assert rows[("gladly_id", "g2")].reason == "several Ordergroove customers share this email"
+    assert rows[("gladly_id", "g3")].reason == "Ordergroove failed"
+    assert ("gladly_id", "g4") not in rows
+    assert len(store.unmatched_profiles(DAY, NEXT_DAY, level="DETAILED")) == 2  # g1, og-x
+    assert len(store.unmatched_profiles(DAY, NEXT_DAY, limit=2)) == 2
+
+    trend = store.unmatched_trend(DAY - timedelta(days=1), NEXT_DAY + timedelta(days=1))
+    assert list(trend.columns) == ["bucket", "profiles"]
+    assert trend["profiles"].tolist() == [1, 6, 0]
+    assert trend["bucket"].iloc[1] == DAY
+    hourly = store.unmatched_trend(DAY, DAY + timedelta(hours=3), bucket="hour")
+    assert hourly["profiles"].tolist() == [0, 3, 1]  # 01h: g1, nora, ned (twice); 02h: g1
+
+    reasons = store.top_reasons(DAY, NEXT_DAY)
+    assert list(reasons.columns) == ["reason", "profiles", "lookups"]
+    table = {r.reason: (r.profiles, r.lookups) for r in reasons.itertuples()}
+    assert table == {"email not in Ordergroove": (3, 6), "id unknown to Ordergroove": (2, 2),
+                     "several Ordergroove customers share this email": (1, 1),
+                     "Ordergroove failed": (1, 1)}
+    assert reasons.iloc[0].reason == "email not in Ordergroove"

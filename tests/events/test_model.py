@@ -79,3 +79,74 @@ def test_subject_and_customer_key(fields, subject, customer_key):
     event = LookupEvent(level="BASIC", outcome="unmatched", **fields)
     assert event.subject == subject
     assert event.customer_key == customer_key
+
+
+# -- the fields of schema v2 -------------------------------------------------------------------
+from app.events import (ACTION_OUTCOMES, OUTCOMES, REASONS, WEBHOOK_OUTCOMES, ActionEvent,  # noqa: E402
+                        EmailHasher, WebhookEvent)
+
+
+def test_uid_is_a_fresh_uuid4_hex_per_event():
+    one, two = LookupEvent(level="BASIC", outcome="matched"), LookupEvent(level="BASIC", outcome="matched")
+    assert len(one.uid) == 32 and int(one.uid, 16) >= 0 and one.uid != two.uid
+
+
+@pytest.mark.parametrize(("outcome", "fields", "reason"), [
+    ("unmatched", {"external_customer_id": "og-1"}, "id_unknown"),
+    ("unmatched", {"emails": ("a@b.c",)}, "email_unknown"),
+    ("ambiguous", {"emails": ("a@b.c",)}, "email_ambiguous"),
+    ("error", {}, "upstream_error"),
+    ("matched", {"reason": "id_unknown"}, None),  # a match has no reason
+    ("unmatched", {"emails": ("a@b.c",), "reason": "upstream_error"}, "upstream_error"),  # given wins
+])
+def test_reason_implied_by_outcome_unless_given(outcome, fields, reason):
+    assert LookupEvent(level="BASIC", outcome=outcome, **fields).reason == reason
+
+
+def test_unknown_reason_and_non_hash_values_are_refused():
+    with pytest.raises(ValueError, match="reason"):
+        LookupEvent(level="BASIC", outcome="unmatched", reason="because")
+    with pytest.raises(ValueError, match="email_hashes"):  # a raw address must never be stored
+        LookupEvent(level="BASIC", outcome="unmatched", email_hashes=("ann@example.com",))
+
+
+def test_create_with_a_hasher_keeps_masked_emails_and_their_hashes_only():
+    hasher = EmailHasher(b"k")
+    event = LookupEvent.create(level="BASIC", outcome="unmatched", hasher=hasher,
+                               raw_emails=[" Ann@X.com", "ann@x.com", "bo@y.org"], partial=1)
+    assert event.emails == ("a***@x.com", "b***@y.org")
+    assert event.email_hashes == (hasher.hash("ann@x.com"), hasher.hash("bo@y.org"))
+    assert event.partial is True
+    assert "Ann@X.com" not in repr(event) and "bo@y.org" not in repr(event)
+
+
+def test_profile_key_prefers_gladly_id_then_email_hash_then_external_id():
+    digest = "ab" * 32
+    assert LookupEvent(level="BASIC", outcome="unmatched", gladly_customer_id="g1",
+                       email_hashes=(digest,)).profile_key == "g:g1"
+    assert LookupEvent(level="BASIC", outcome="unmatched", external_customer_id="x1",
+                       email_hashes=(digest,)).profile_key == "h:" + digest
+    assert LookupEvent(level="DETAILED", outcome="unmatched", external_customer_id="x1").profile_key == "x:x1"
+    assert LookupEvent(level="BASIC", outcome="unmatched", emails=("a@b.c",)).profile_key is None
+
+
+def test_outcome_names_are_defined_once_next_to_each_other():
+    assert OUTCOMES == ("matched", "unmatched", "ambiguous", "error")
+    assert ACTION_OUTCOMES == ("done", "invalid", "rejected", "error")
+    assert WEBHOOK_OUTCOMES == ("applied", "duplicate", "ignored", "rejected")
+    assert set(REASONS) == {"id_unknown", "email_unknown", "email_ambiguous", "upstream_error"}
+
+
+def test_action_and_webhook_events_validate_and_normalise():
+    action = ActionEvent(action="skip", outcome="done", subscription_id=123, og_status="200",
+                         ts=datetime(2026, 1, 1), detail="x" * 500)
+    assert action.subscription_id == "123" and action.og_status == 200
+    assert action.ts.tzinfo is timezone.utc and action.source == "gladly"
+    assert len(action.detail) == 64  # a short code, never an agent's prose
+    for bad in ({"action": "refund"}, {"outcome": "ok"}, {"source": "web"}):
+        with pytest.raises(ValueError):
+            ActionEvent(**{"action": "cancel", "outcome": "done", "subscription_id": "s", **bad})
+    hook = WebhookEvent(outcome="applied", event_id="evt_1", type="order.updated", customer_id="c")
+    assert hook.duration_ms == 0.0 and hook.ts.tzinfo is timezone.utc
+    with pytest.raises(ValueError):
+        WebhookEvent(outcome="ok")

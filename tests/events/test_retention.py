@@ -1,0 +1,131 @@
+"""Retention pruning: stoppable, never under a closing store, one pruner at a time, nothing lost.
+
+The crash this guards against (issue 8): ``Services.close`` closed every connection of the store,
+including the one a background pruner was using at that moment, and the interpreter died with a
+segmentation fault. The reproduction runs in a subprocess so a crash is a failed test, not a dead
+test run.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import threading
+from datetime import datetime, timedelta, timezone
+
+from app.events import EventStore, LookupEvent, RetentionWorker
+from app.events.schema import event_row
+
+NOW = datetime(2026, 3, 1, tzinfo=timezone.utc)
+OLD = NOW - timedelta(days=200)
+
+
+def _backlog(store: EventStore, n: int) -> None:
+    store.insert_rows(event_row(LookupEvent(level="BASIC", outcome="unmatched", gladly_customer_id=f"o{i}",
+                                            ts=OLD + timedelta(seconds=i))) for i in range(n))
+
+
+CLOSE_WHILE_PRUNING = textwrap.dedent("""
+    import sys, tempfile, threading
+    from datetime import datetime, timedelta, timezone
+    from pathlib import Path
+    from app.events import EventStore, LookupEvent
+    from app.events.schema import event_row
+
+    old = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    rows = [event_row(LookupEvent(level="BASIC", outcome="matched", ts=old + timedelta(seconds=i)))
+            for i in range(3000)]
+    for iteration in range(int(sys.argv[1])):
+        with tempfile.TemporaryDirectory() as scratch:
+            store = EventStore(Path(scratch) / "events.sqlite3")
+            store.insert_rows(rows)
+            started = threading.Event()
+
+            def prune():
+                started.set()
+                store.prune(30, batch_size=50, pause_s=0)
+
+            pruner = threading.Thread(target=prune)
+            pruner.start()
+            started.wait()
+            store.close()  # what Services.close did while the pruner ran
+            store.count()  # and the next test's setup using the store again
+            store.close()
+            pruner.join()
+            assert store.count() == 0, store.count()
+            store.close()
+    print("ok")
+""")
+
+
+def test_closing_the_store_while_it_prunes_never_crashes():
+    result = subprocess.run([sys.executable, "-c", CLOSE_WHILE_PRUNING, "40"], capture_output=True,
+                            text=True, timeout=240)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "ok"
+
+
+def test_close_leaves_another_live_threads_connection_alone(store):
+    store.check()
+    ready, release, seen = threading.Event(), threading.Event(), []
+
+    def worker():
+        conn = store._connection()
+        ready.set()
+        release.wait(10)
+        seen.append(conn.execute("SELECT 1").fetchone())  # still open: close() did not touch it
+        seen.append(store._connection() is not conn)  # ... and the next use reopens
+        store.close_thread_connection()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    ready.wait(10)
+    store.close()
+    release.set()
+    thread.join(10)
+    assert seen == [(1,), True]
+
+
+def test_retention_worker_stops_within_a_batch_and_closes_its_connection(store):
+    _backlog(store, 4000)
+    worker = RetentionWorker(store, 30, batch_size=100, pause_s=0.05).start()
+    assert worker.stop(timeout=10) is True
+    assert not worker.running
+    assert all(owner() is not worker._thread for owner, _ in store._connections)
+    remaining = store.count()
+    assert 0 <= remaining <= 4000
+    # a stopped run released its lease: the next one (here, in this thread) prunes everything
+    assert store.prune(30) == remaining
+    assert store.count() == 0
+
+
+def test_one_pruner_at_a_time_across_processes(store):
+    _backlog(store, 10)
+    other = sqlite3.connect(store.path, isolation_level=None)
+    far = int((datetime.now(timezone.utc) + timedelta(minutes=5)).timestamp() * 1000)
+    other.execute("INSERT INTO ogtk_meta (key, value) VALUES ('prune_lease', ?)", (f"otherhost:1:1 {far}",))
+    assert store.prune(30) == 0 and store.count() == 10  # someone else is pruning
+    other.execute("UPDATE ogtk_meta SET value = 'otherhost:1:1 1' WHERE key = 'prune_lease'")
+    assert store.prune(30) == 10  # their lease expired (they died): this one takes over
+    other.close()
+
+
+def test_a_recent_prune_elsewhere_skips_the_boot_prune(store):
+    _backlog(store, 5)
+    assert store.prune(30, min_interval_s=600) == 5
+    _backlog(store, 5)
+    assert store.prune(30, min_interval_s=600) == 0  # another worker booting a minute later
+    assert store.prune(30) == 5  # flask prune-events always runs
+
+
+def test_prune_removes_old_actions_and_webhooks_too(store):
+    from app.events import ActionEvent, WebhookEvent
+
+    store.record_action(ActionEvent(action="skip", outcome="done", subscription_id="s", ts=OLD))
+    store.record_action(ActionEvent(action="skip", outcome="done", subscription_id="s", ts=NOW))
+    store.record_webhook(WebhookEvent(outcome="applied", ts=OLD))
+    assert store.prune(90, now=NOW) == 2
+    assert len(store.recent_actions(OLD - timedelta(days=1), NOW + timedelta(days=1))) == 1
