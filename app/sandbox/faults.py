@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 HANG_MODES = ("mixed", "504", "close")
+WRITE_FAULTS = ("503", "hang")
 
 
 @dataclass(frozen=True)
@@ -34,9 +35,11 @@ class FaultSettings:
     hang_mode: str = "mixed"  # "504", "close" or "mixed" (half each)
     trickle_rate: float = 0.0  # share answered normally, but with the body spread over trickle_s
     trickle_s: float = 5.0
+    write_fault_rate: float = 0.0  # share of writes applied, then answered 503 or hung (see write_fault)
+    write_fault: str = "503"  # "503", or "hang": hang_s, then 504
 
     def __post_init__(self) -> None:
-        for name in ("error_rate", "rate_limit_rate", "hang_rate", "trickle_rate"):
+        for name in ("error_rate", "rate_limit_rate", "hang_rate", "trickle_rate", "write_fault_rate"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, got {value!r}")
@@ -48,6 +51,8 @@ class FaultSettings:
             raise ValueError("retry_after must not be negative")
         if self.hang_mode not in HANG_MODES:
             raise ValueError(f"hang_mode must be one of {HANG_MODES}")
+        if self.write_fault not in WRITE_FAULTS:
+            raise ValueError(f"write_fault must be one of {WRITE_FAULTS}")
 
     def update(self, **changes: Any) -> "FaultSettings":
         """A copy with ``changes`` applied; unknown names or bad values raise ValueError."""
@@ -56,7 +61,7 @@ class FaultSettings:
         for name, value in changes.items():
             if name not in known:
                 raise ValueError(f"unknown fault setting {name!r}")
-            if name == "hang_mode":
+            if name in ("hang_mode", "write_fault"):
                 clean[name] = str(value)
             elif name == "retry_after" and value is None:
                 clean[name] = None
@@ -75,6 +80,8 @@ class FaultSettings:
                 f"429s {self.rate_limit_rate:.0%}, hangs {self.hang_rate:.0%} x {self.hang_s:g} s")
         if self.trickle_rate:
             text += f", trickled bodies {self.trickle_rate:.0%} x {self.trickle_s:g} s"
+        if self.write_fault_rate:
+            text += f", writes applied then {self.write_fault} {self.write_fault_rate:.0%}"
         if self.retry_after is not None:
             text += f", Retry-After {self.retry_after:g}"
         return text
@@ -138,6 +145,20 @@ class FaultInjector:
         if roll < s.trickle_rate:
             return Fault("trickle")
         return None
+
+    def draw_write_fault(self) -> Fault | None:
+        """After a write was applied: None (answer it) or the fault that loses its answer (hangs first)."""
+        s = self._settings
+        if not s.write_fault_rate:
+            return None
+        with self._lock:
+            roll = self._rng.random()
+        if roll >= s.write_fault_rate:
+            return None
+        if s.write_fault == "hang":
+            self.hang()
+            return Fault("hang")
+        return Fault("503")
 
     def hang(self) -> None:
         """Block for ``hang_s`` or until the server stops, whichever comes first."""

@@ -132,3 +132,11 @@ def build_fixtures(b: Builder) -> None:
             lines.append((sub, pid))
         b.order(rng, twelve, (REFERENCE_DATE + timedelta(days=3 + 9 * n)).replace(hour=6), 1, lines)
 
+    # -- prepaid: one live prepaid subscription, which the cancel call refuses
+    prepaid = b.customer(rng, merchant_user_id=KNOWN["prepaid"], first_name="Jordan", last_name="Baptiste",
+                         email="jordan.baptiste@example.com", phone_number="+12025550173", phone_type=2,
+                         **payment_and_address(KNOWN["prepaid"]))
+    sub = b.subscription(rng, prepaid, b.orderable[7]["external_product_id"], "active", live=True, cancelled=None,
+                         public_id=KNOWN["prepaid_subscription"],
+                         prepaid_subscription_context={"prepaid_orders_remaining": 2, "prepaid_orders_per_billing": 3})
+    b.order(rng, prepaid, upcoming_place(rng), 1, [(sub, sub["product"])])

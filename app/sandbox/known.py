@@ -38,6 +38,8 @@
 - ``twelve``: customer with exactly ``twelve_subscriptions`` (12) live subscriptions over 6
   products, on exactly ``twelve_orders`` (4) upcoming orders of 3 subscriptions each, and nothing
   else (the bench's "many subscriptions" customer, issue 9).
+- ``prepaid``: customer with one live prepaid subscription ``prepaid_subscription`` (it carries
+  ``prepaid_subscription_context``; Ordergroove refuses to cancel it with a 400) and its upcoming order.
 """
 
 from __future__ import annotations
@@ -72,5 +74,7 @@ KNOWN: dict[str, Any] = {
     "twelve": "5550009009",
     "twelve_subscriptions": 12,
     "twelve_orders": 4,
+    "prepaid": "5550010010",
+    "prepaid_subscription": "5e1f0c2a9b7d4e3f8a6b2c1d0e9f8a7b",
 }
 

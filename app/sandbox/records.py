@@ -22,7 +22,7 @@ DEFAULT_SEED = 20261101
 DEFAULT_CUSTOMERS = 400
 MERCHANT = "5b4b5d02049b641549182f8040addf63"
 
-_PERIOD_DAYS = {1: 1, 2: 7, 3: 30, 4: 365}
+PERIOD_DAYS = {1: 1, 2: 7, 3: 30, 4: 365}
 FREQUENCIES = [(1, 3), (1, 3), (2, 3), (4, 2), (6, 2), (2, 2), (30, 1), (45, 1), (3, 3)]
 _CANCEL_REASONS = ["4|Overstocked", "2|Too expensive", "1|Trying a different product", "3|Moving",
                    "5|No longer need it", "7|", "6|Other: switching to one-time orders", "8|"]
@@ -38,7 +38,7 @@ def ts(value: datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _money(value: Decimal) -> str:
+def money(value: Decimal) -> str:
     return str(value.quantize(Decimal("0.01")))
 
 
@@ -124,7 +124,7 @@ class Builder:
             "quantity": rng.choices([1, 2, 3, 4], [60, 25, 10, 5])[0],
             "price": None,
             "currency_code": "USD",
-            "frequency_days": every * _PERIOD_DAYS[period],
+            "frequency_days": every * PERIOD_DAYS[period],
             "reminder_days": rng.choice([5, 7, 7, 10]),
             "every": every,
             "every_period": period,
@@ -142,7 +142,7 @@ class Builder:
         roll = rng.random()
         if roll < 0.15 and product is not None:  # price locked, sometimes at an older price
             locked = Decimal(product["price"]) * Decimal(rng.choice(["1", "1", "0.9", "0.85"]))
-            record["price"] = _money(locked)
+            record["price"] = money(locked)
         currency = rng.choices(["USD", None, "CAD", "EUR"], [85, 8, 4, 3])[0]
         if currency is None:
             del record["currency_code"]
@@ -190,8 +190,8 @@ class Builder:
             self.items.append({
                 "public_id": self.newfixed_hex(rng), "order": order_id, "offer": sub["offer"],
                 "subscription": sub["public_id"], "product": item_product, "components": [],
-                "quantity": sub["quantity"], "product_attribute": None, "price": _money(unit),
-                "extra_cost": "0.00", "total_price": _money(total), "one_time": False,
+                "quantity": sub["quantity"], "product_attribute": None, "price": money(unit),
+                "extra_cost": "0.00", "total_price": money(total), "one_time": False,
                 "order_updated": ts(created), "frozen": False,
                 "first_placed": None if status == 1 else ts(place),
             })
@@ -200,8 +200,8 @@ class Builder:
         record = {
             "public_id": order_id, "merchant": MERCHANT, "customer": customer["merchant_user_id"],
             "payment": customer["_payment"], "shipping_address": customer["_address"],
-            "sub_total": _money(sub_total), "tax_total": "0.00", "shipping_total": _money(shipping),
-            "discount_total": _money(discount), "total": _money(sub_total - discount + shipping),
+            "sub_total": money(sub_total), "tax_total": "0.00", "shipping_total": money(shipping),
+            "discount_total": money(discount), "total": money(sub_total - discount + shipping),
             "currency_code": currency, "created": ts(created),
             "updated": ts(created if status == 1 else place + timedelta(minutes=2)),
             "place": ts(place), "cancelled": None, "tries": 0 if status == 1 else 1,
@@ -247,13 +247,13 @@ class Builder:
         self.items.append({
             "public_id": self.newfixed_hex(rng), "order": order["public_id"], "offer": sub["offer"],
             "subscription": sub["public_id"], "product": item_product, "components": [],
-            "quantity": sub["quantity"], "product_attribute": None, "price": _money(unit), "extra_cost": "0.00",
-            "total_price": _money(total), "one_time": False, "order_updated": order["updated"], "frozen": False,
+            "quantity": sub["quantity"], "product_attribute": None, "price": money(unit), "extra_cost": "0.00",
+            "total_price": money(total), "one_time": False, "order_updated": order["updated"], "frozen": False,
             "first_placed": None,
         })
         sub_total = Decimal(order["sub_total"]) + total
-        order["sub_total"] = _money(sub_total)
-        order["total"] = _money(sub_total - Decimal(order["discount_total"]) + Decimal(order["shipping_total"]))
+        order["sub_total"] = money(sub_total)
+        order["total"] = money(sub_total - Decimal(order["discount_total"]) + Decimal(order["shipping_total"]))
 
     def one_time_item(self, rng: random.Random, order: dict) -> None:
         product = rng.choice(self.orderable)

@@ -45,7 +45,7 @@ class SandboxServer:
                  seed: int = DEFAULT_SEED, api_key: str = SANDBOX_DEFAULT_API_KEY,
                  customers: int = DEFAULT_CUSTOMERS, host: str = "127.0.0.1", port: int = 0):
         self.api_key = api_key
-        self.dataset = generate(seed, customers)
+        self.dataset = generate(seed, customers).copy()  # writes change it: never the shared cached one
         self._stop = threading.Event()
         settings = FaultSettings(latency_ms=latency_ms, error_rate=error_rate, rate_limit_rate=rate_limit_rate,
                                  hang_rate=hang_rate, hang_s=hang_s, retry_after=retry_after, hang_mode=hang_mode,

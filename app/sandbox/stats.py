@@ -24,13 +24,15 @@ class Stats:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._requests = 0
+        self._writes = 0
         self._paths: Counter[str] = Counter()
         self._statuses: Counter[str] = Counter()
         self._log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
 
-    def count(self, template: str) -> None:
+    def count(self, template: str, method: str = "GET") -> None:
         with self._lock:
             self._requests += 1
+            self._writes += method not in ("GET", "HEAD")
             self._paths[template] += 1
 
     def status(self, status: int | str) -> None:
@@ -48,11 +50,12 @@ class Stats:
     def reset(self) -> None:
         with self._lock:
             self._requests = 0
+            self._writes = 0
             self._paths.clear()
             self._statuses.clear()
             self._log.clear()
 
     def as_dict(self) -> dict[str, Any]:
         with self._lock:
-            return {"requests": self._requests, "by_path": dict(self._paths),
+            return {"requests": self._requests, "writes": self._writes, "by_path": dict(self._paths),
                     "by_status": dict(self._statuses)}

@@ -10,8 +10,8 @@ from __future__ import annotations
 import hmac
 import socket
 import time
-from dataclasses import dataclass
-from typing import Any, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
 
 from flask import Flask, Response, g, request
 
@@ -20,9 +20,11 @@ from app.settings import SANDBOX_DEFAULT_API_KEY
 from .control import control
 from .dataset import Dataset
 from .faults import FaultInjector
+from .mutations import Change
 from .protocol import BadParams, json_response
 from .reads import reads
 from .stats import Stats
+from .writes import writes
 
 
 @dataclass
@@ -33,6 +35,12 @@ class SandboxState:
     injector: FaultInjector
     stats: Stats
     api_key: str = SANDBOX_DEFAULT_API_KEY
+    listeners: list[Callable[[list[Change]], None]] = field(default_factory=list)
+
+    def announce(self, changes: list[Change]) -> None:
+        """Tell every listener (the webhook sender, which only queues) what changed."""
+        for listener in self.listeners:
+            listener(changes)
 
 
 def create_app(dataset: Dataset, injector: FaultInjector, stats: Stats,
@@ -46,6 +54,7 @@ def create_app(dataset: Dataset, injector: FaultInjector, stats: Stats,
     app = Flask("app.sandbox")
     state = SandboxState(dataset, injector, stats, api_key)
     app.extensions["sandbox"] = state
+    app.config["MAX_CONTENT_LENGTH"] = 1 << 20
     app.before_request(lambda: _gate(state))
     app.after_request(lambda response: _after(state, response))
     app.register_error_handler(BadParams, lambda exc: json_response(exc.body, 400))
@@ -53,6 +62,7 @@ def create_app(dataset: Dataset, injector: FaultInjector, stats: Stats,
     app.register_error_handler(
         405, lambda _exc: json_response({"detail": f'Method "{request.method}" not allowed.'}, 405))
     app.register_blueprint(reads)
+    app.register_blueprint(writes)
     app.register_blueprint(control)
     return app
 
@@ -66,7 +76,7 @@ def _gate(state: SandboxState) -> Response | None:
     g.started = time.monotonic()
     rule = request.url_rule
     g.template = rule.rule.replace("<rid>", "{id}") if rule is not None else "(unmatched)"
-    state.stats.count(g.template)
+    state.stats.count(g.template, request.method)
     injector = state.injector
     injector.delay()
     fault = injector.draw()
