@@ -22,6 +22,7 @@ from .faults import FaultInjector, FaultSettings
 from .generator import generate
 from .records import DEFAULT_CUSTOMERS, DEFAULT_SEED
 from .stats import Stats
+from .webhooks import WebhookSender
 from .wsgi import create_app
 
 
@@ -43,7 +44,9 @@ class SandboxServer:
                  hang_rate: float = 0, hang_s: float = 60, retry_after: float | None = None,
                  hang_mode: str = "mixed", trickle_rate: float = 0, trickle_s: float = 5,
                  seed: int = DEFAULT_SEED, api_key: str = SANDBOX_DEFAULT_API_KEY,
-                 customers: int = DEFAULT_CUSTOMERS, host: str = "127.0.0.1", port: int = 0):
+                 customers: int = DEFAULT_CUSTOMERS, host: str = "127.0.0.1", port: int = 0,
+                 webhook_url: str | None = None, webhook_key: str | None = None,
+                 webhook_duplicate_rate: float = 0, webhook_reorder_rate: float = 0):
         self.api_key = api_key
         self.dataset = generate(seed, customers).copy()  # writes change it: never the shared cached one
         self._stop = threading.Event()
@@ -52,7 +55,11 @@ class SandboxServer:
                                  trickle_rate=trickle_rate, trickle_s=trickle_s)
         self._injector = FaultInjector(settings, seed=seed, stop=self._stop)
         self._stats = Stats()
-        self.app = create_app(self.dataset, self._injector, self._stats, api_key)
+        self.webhooks: WebhookSender | None = None
+        if webhook_url or webhook_key:
+            self.webhooks = WebhookSender(webhook_url or "", webhook_key or "", seed=seed,
+                                          duplicate_rate=webhook_duplicate_rate, reorder_rate=webhook_reorder_rate)
+        self.app = create_app(self.dataset, self._injector, self._stats, api_key, webhooks=self.webhooks)
         self._host, self._port = host, port
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -70,6 +77,8 @@ class SandboxServer:
 
     def start(self) -> "SandboxServer":
         self._stop.clear()
+        if self.webhooks is not None:
+            self.webhooks.start()
         self._server = make_server(self._host, self._port, self.app, threaded=True, request_handler=_QuietHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="ogtk-sandbox", daemon=True)
@@ -86,6 +95,8 @@ class SandboxServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._thread = None
+        if self.webhooks is not None:
+            self.webhooks.stop()
 
     def __enter__(self) -> "SandboxServer":
         return self.start()
@@ -109,6 +120,11 @@ class SandboxServer:
     def set_faults(self, **changes: Any) -> FaultSettings:
         """Change fault settings at runtime (latency_ms, error_rate, rate_limit_rate, hang_rate, ...)."""
         return self._injector.set(**changes)
+
+    def mutate(self, **edit: Any) -> tuple[int, dict]:
+        """An admin edit, as ``POST /_sandbox/mutate`` makes it: ``(status, body)``; see :func:`.mutations.admin_edit`."""
+        response = self.app.test_client().post("/_sandbox/mutate", json=edit, environ_base={"REMOTE_ADDR": "127.0.0.1"})
+        return response.status_code, response.get_json()
 
     def wait(self, poll: Callable[[], bool] | None = None) -> None:
         """Block the calling thread until the server stops (Ctrl-C raises KeyboardInterrupt here)."""

@@ -24,6 +24,7 @@ from .mutations import Change
 from .protocol import BadParams, json_response
 from .reads import reads
 from .stats import Stats
+from .webhooks import WebhookSender
 from .writes import writes
 
 
@@ -35,6 +36,7 @@ class SandboxState:
     injector: FaultInjector
     stats: Stats
     api_key: str = SANDBOX_DEFAULT_API_KEY
+    webhooks: WebhookSender | None = None
     listeners: list[Callable[[list[Change]], None]] = field(default_factory=list)
 
     def announce(self, changes: list[Change]) -> None:
@@ -44,7 +46,7 @@ class SandboxState:
 
 
 def create_app(dataset: Dataset, injector: FaultInjector, stats: Stats,
-               api_key: str = SANDBOX_DEFAULT_API_KEY) -> Flask:
+               api_key: str = SANDBOX_DEFAULT_API_KEY, webhooks: WebhookSender | None = None) -> Flask:
     """The sandbox Flask app over ``dataset``.
 
     >>> app = create_app(generate(), FaultInjector(FaultSettings(), seed=1, stop=threading.Event()), Stats())
@@ -52,7 +54,9 @@ def create_app(dataset: Dataset, injector: FaultInjector, stats: Stats,
     401
     """
     app = Flask("app.sandbox")
-    state = SandboxState(dataset, injector, stats, api_key)
+    state = SandboxState(dataset, injector, stats, api_key, webhooks)
+    if webhooks is not None:
+        state.listeners.append(webhooks.send)
     app.extensions["sandbox"] = state
     app.config["MAX_CONTENT_LENGTH"] = 1 << 20
     app.before_request(lambda: _gate(state))
