@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, request
 
 from .dataset import Dataset
+from .images import local_image_url
 from .protocol import NOT_FOUND, bool_param, int_param, is_true, json_response, narrow, paginate
 
 reads = Blueprint("sandbox_reads", __name__)
@@ -102,7 +103,8 @@ def products() -> Response:
     autoship = request.args.get("autoship_enabled", "true")
     allow_discontinued = bool_param("allow_discontinued") or False
     ids = request.args.getlist("external_product_ids[]")  # without "[]" the filter is ignored
-    rows = [dataset().product_by_id[i] for i in dict.fromkeys(ids) if i in dataset().product_by_id] if ids else dataset().products
+    known = dataset().product_by_id
+    rows = [known[i] for i in dict.fromkeys(ids) if i in known] if ids else dataset().products
     if autoship.lower() != "all":
         wanted = bool_param("autoship_enabled")
         wanted = True if wanted is None else wanted
@@ -114,10 +116,12 @@ def products() -> Response:
         rows = [p for p in rows if is_true(p.get("live")) == live]
     if request.args.get("product_type"):
         rows = [p for p in rows if p.get("product_type") == request.args["product_type"]]
-    return paginate(rows)
+    return paginate([local_image_url(p) for p in rows])
 
 
 @reads.get("/products/<rid>/")
 def product(rid: str) -> Response:
     # Ordergroove sometimes declares this 404 as text/plain although the body is JSON.
-    return retrieve(dataset().product_by_id, rid, content_type="text/plain")
+    record = dataset().product_by_id.get(rid)
+    return json_response(local_image_url(record)) if record is not None else \
+        json_response(NOT_FOUND, 404, "text/plain")

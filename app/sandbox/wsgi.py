@@ -2,7 +2,8 @@
 
 Order at the gate, as a client of Ordergroove would see it: the request is counted and logged,
 waits the injected latency, may draw a fault (hang, 429, 500/503, trickled body), and only then
-is its ``x-api-key`` checked. Control endpoints under ``/_sandbox/`` skip all of it (loopback only).
+is its ``x-api-key`` checked. Control endpoints under ``/_sandbox/`` (loopback only) and product
+images skip all of it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from app.settings import SANDBOX_DEFAULT_API_KEY
 from .control import control
 from .dataset import Dataset
 from .faults import FaultInjector
+from .images import IMAGE_PATH, images
 from .mutations import Change
 from .protocol import BadParams, json_response
 from .reads import reads
@@ -68,6 +70,7 @@ def create_app(dataset: Dataset, injector: FaultInjector, stats: Stats,
     app.register_blueprint(reads)
     app.register_blueprint(writes)
     app.register_blueprint(control)
+    app.register_blueprint(images)
     return app
 
 
@@ -75,6 +78,8 @@ def _gate(state: SandboxState) -> Response | None:
     if request.path.startswith("/_sandbox/"):
         if not _is_loopback(request.remote_addr):
             return json_response({"detail": "control endpoints are loopback only"}, 403)
+        return None
+    if request.path.startswith(IMAGE_PATH):  # the merchant's CDN, not Ordergroove
         return None
     g.data_path = True
     g.started = time.monotonic()
