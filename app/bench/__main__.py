@@ -26,9 +26,9 @@ os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)  # the in-process app uses the 
 logging.basicConfig(level=logging.WARNING)
 
 from ..processes import ROOT, ApiProcess, SandboxProcess  # noqa: E402
-from ..sandbox.data import KNOWN  # noqa: E402
+from ..sandbox.known import KNOWN  # noqa: E402
 from ..simulate import new_signing_key  # noqa: E402
-from . import measure, report  # noqa: E402
+from . import freshness, measure, report, upstream  # noqa: E402
 from .loadgen import ensure_wrk, python_load, run_wrk  # noqa: E402
 
 OUT = ROOT / "var" / "bench"
@@ -94,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             results["rtt_measured_ms"] = measure.upstream_rtt_ms(sandbox.base_url, sandbox.api_key, args.customer)
             in_process(args, results, sandbox, key, payload, work, out)
             over_gunicorn(args, results, sandbox, key, payload, work, wrk)
+        writes_budget_and_memory(args, results, key, work)
         if args.events:
             say(f"link-health queries over {args.events:,} events …")
             results["link_health"] = measure.link_health(out, args.events, say=say)
@@ -152,6 +153,18 @@ def in_process(args, results: dict, sandbox: SandboxProcess, key: str, payload: 
         results["cold_customer_inproc"] = measure.cold_runs(
             lambda: bench.lookup(payload).status_code, lambda: services.fetcher.invalidate(customer_id),
             sandbox.stats, args.cold_runs)
+        say("cold DETAILED lookups by endpoint: fully cold, catalogue cached, the 12-subscription customer …")
+        twelve = measure.detailed_payload(KNOWN["twelve"])
+        results["cold_by_endpoint"] = {
+            "fully cold": upstream.cold_by_endpoint(lambda: bench.lookup(payload).status_code,
+                                                    services.fetcher.cache.clear, sandbox, args.cold_runs),
+            "catalogue cached": upstream.cold_by_endpoint(lambda: bench.lookup(payload).status_code,
+                                                          lambda: services.fetcher.invalidate(customer_id),
+                                                          sandbox, args.cold_runs),
+            "12 subscriptions on 4 orders": upstream.cold_by_endpoint(lambda: bench.lookup(twelve).status_code,
+                                                                      services.fetcher.cache.clear, sandbox,
+                                                                      args.cold_runs),
+        }
         bench.timed(payload, 50)  # warm up code paths, connections and the page cache
         say(f"{args.requests:,} warm DETAILED lookups in-process …")
         before = sandbox.stats()
@@ -227,6 +240,50 @@ def over_gunicorn(args, results: dict, sandbox: SandboxProcess, key: str, payloa
     results["sweep"] = sweep
     clean = [item for item in sweep if item["result"].non_2xx == 0 and item["result"].socket_errors == 0] or sweep
     results["best"] = max(clean, key=lambda item: item["result"].rps)
+
+
+def writes_budget_and_memory(args, results: dict, key: str, work: Path) -> None:
+    """A second sandbox that sends webhooks to an API with both actions on: the request budget under
+    16-client cold load, worker memory, action submit latency, webhook-to-fresh-card latency."""
+    from ..processes import free_port
+    from ..simulate import fetch_sandbox_customers
+
+    webhook_key = new_signing_key()
+    api_port = free_port()
+    with SandboxProcess(latency_ms=args.latency_ms, log_path=work / "sandbox-writes.log",
+                        webhook_url=f"http://127.0.0.1:{api_port}/ordergroove/webhook",
+                        webhook_key=webhook_key) as sandbox, \
+            ApiProcess(sandbox_url=sandbox.base_url, data_dir=measure.fresh_dir(work / "writes"), signing_key=key,
+                       log_path=work / "writes.log", port=api_port,
+                       env={"GLADLY_REPLAY_WINDOW_S": REPLAY_WINDOW_S, "OGTK_ACTIONS": "cancel,skip",
+                            "ORDERGROOVE_WEBHOOK_KEY": webhook_key}) as api:
+        fixtures = {str(v) for v in KNOWN.values() if isinstance(v, str)}
+        ids = [str(c["merchant_user_id"]) for c in fetch_sandbox_customers(sandbox.base_url, sandbox.api_key, 400)
+               if str(c.get("merchant_user_id")) not in fixtures]
+        say(f"request budget: {len(ids[:160])} cold DETAILED lookups from 16 clients, counted in the sandbox …")
+        results["budget"] = upstream.cold_load_budget(api, sandbox, key, ids[:160])
+        results["budget"]["limit"] = os.environ.get("OGTK_UPSTREAM_RATE_PER_S") or upstream_rate_default()
+        say("API worker memory after those lookups and 200 warm ones …")
+        warm = measure.signed_request(key, measure.detailed_payload(KNOWN["bench"]))
+        import requests
+
+        for _ in range(200):
+            requests.post(api.lookup_url, data=warm[0], headers=warm[1], timeout=15)
+        results["worker_rss_mib"] = upstream.worker_rss_mib(api.worker_pids())
+        say("action submit latency (cancel with a reason) …")
+        results["action_submit"] = freshness.action_submits(api, key, ids[160:260])
+        say("webhook-to-fresh-card latency (admin edit in the sandbox, then DETAILED lookups until it shows) …")
+        results["webhook_fresh"] = freshness.webhook_freshness(api, sandbox, key, ids[260:])
+
+
+def upstream_rate_default() -> float | None:
+    """The API's default OGTK_UPSTREAM_RATE_PER_S, when the request budget exists."""
+    from .. import settings
+
+    for name in ("DEFAULT_UPSTREAM_RATE_PER_S", "UPSTREAM_RATE_PER_S"):
+        if hasattr(settings, name):
+            return float(getattr(settings, name))
+    return None
 
 
 def gunicorn_defaults() -> str:
