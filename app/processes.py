@@ -229,6 +229,10 @@ class ApiProcess(ManagedProcess):
             self.wait_workers(self.workers, timeout=30)
         return self
 
+    def worker_rss_mib(self) -> list[float]:
+        """Resident memory of each worker, in MiB (``make bench`` reports it; target ≤ 60)."""
+        return [rss_mib(pid) for pid in self.worker_pids()]
+
     def worker_pids(self) -> list[int]:
         """Pids of the gunicorn workers: the master's children."""
         return child_pids(self.pid)
@@ -243,6 +247,20 @@ class ApiProcess(ManagedProcess):
         if len(pids) < count:
             raise RuntimeError(f"gunicorn has {len(pids)} workers, expected {count}:\n{log_tail(self.log_path)}")
         return pids
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of ``pid`` in MiB (``VmRSS`` of /proc), what a worker really costs."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024.0
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def mapped_libraries(pid: int, names: tuple[str, ...] = ("pandas", "numpy", "streamlit", "pyarrow")) -> set[str]:
+    """Which of ``names`` have files mapped into ``pid`` (a package imported there maps its .so)."""
+    maps = Path(f"/proc/{pid}/maps").read_text()
+    return {name for name in names if f"/{name}/" in maps or f"/{name}." in maps}
 
 
 def child_pids(pid: int) -> list[int]:

@@ -8,7 +8,7 @@ lookup service, the authenticator and the event store. The API hangs it on
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from flask import Flask, current_app
@@ -19,6 +19,7 @@ from .gladly.auth import Authenticator
 from .lookup import LookupService
 from .ordergroove.fetcher import ProfileFetcher
 from .readiness import ReadinessChecker
+from .suggestions import BackgroundQueue, search_and_record
 from .settings import Settings
 
 log = logging.getLogger("ogtk")
@@ -43,6 +44,8 @@ class Services:
     authenticator: Authenticator
     readiness: ReadinessChecker
     retention: RetentionWorker | None = None
+    #: searches made after an answer has gone out (the unknown-id suggestion of CONTRACT §5)
+    background: BackgroundQueue = field(default_factory=BackgroundQueue)
 
     @classmethod
     def build(cls, settings: Settings) -> "Services":
@@ -74,7 +77,14 @@ class Services:
             self.retention = RetentionWorker(self.events, self.settings.event_retention_days).start()
         return self.retention
 
+    def suggest_after_answer(self, uid: str, emails: tuple[str, ...], unknown_id: str | None) -> bool:
+        """Queue the suggestion search for event ``uid``; ``False`` when the queue dropped it."""
+        return self.background.submit(lambda: search_and_record(
+            self.fetcher, self.events, uid, emails, deadline_s=self.settings.lookup_deadline_s,
+            unknown_id=unknown_id))
+
     def close(self) -> None:
+        self.background.close()
         if self.retention is not None:
             self.retention.stop()  # first: it ends its own connection before the store closes
         self.fetcher.close()
