@@ -35,3 +35,8 @@ sandbox: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
+
+## make run-cluster: sandbox + Redis (+ PostgreSQL) + two API instances + burst + dashboard
+.PHONY: run-cluster
+run-cluster: $(STAMP)
+	$(PY) -m app.cluster

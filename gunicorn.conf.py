@@ -28,33 +28,41 @@ _deadline = float(os.environ.get("OGTK_LOOKUP_DEADLINE_S") or 4.0)
 timeout = max(10, int(_deadline * 3))
 graceful_timeout = max(10, int(_deadline * 2))
 keepalive = 5
-max_requests = 20000
-max_requests_jitter = 2000
+max_requests = int(os.environ.get("OGTK_MAX_REQUESTS", 20000))  # recycle a worker after this many
+max_requests_jitter = int(os.environ.get("OGTK_MAX_REQUESTS_JITTER", max_requests // 10))
 accesslog = os.environ.get("OGTK_ACCESS_LOG") or None
 errorlog = "-"
 loglevel = os.environ.get("OGTK_LOG_LEVEL", "info")
 
 
 def on_starting(server):
-    """Fail closed in the master, before any worker forks, instead of a restart loop."""
+    """Fail closed in the master, before any worker forks, instead of a restart loop.
+
+    A fresh start clears the metrics directory (counters restart with the server); the new
+    master of a USR2 upgrade (``server.master_pid`` set) keeps it, since the old master's
+    workers still write there and their counts carry on."""
     try:
         Settings.from_env().check_api_can_start()
     except SettingsError as exc:
         print(f"ogtk: {exc}", file=sys.stderr)
         sys.exit(2)
     prom = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
-    shutil.rmtree(prom, ignore_errors=True)  # counters restart with the server
+    if not server.master_pid:
+        shutil.rmtree(prom, ignore_errors=True)
     prom.mkdir(parents=True, exist_ok=True)
 
 
 def on_exit(server):
-    shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+    """Remove the metrics directory unless the other master of a USR2 upgrade still uses it."""
+    if not server.reexec_pid and not server.master_pid:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
 
 
 def child_exit(server, worker):
-    from prometheus_client import multiprocess
+    """A worker exited (recycled, killed, stopped): fold its metric files into the archives."""
+    from app.metrics_archive import archive_dead_worker
 
-    multiprocess.mark_process_dead(worker.pid)
+    archive_dead_worker(os.environ["PROMETHEUS_MULTIPROC_DIR"], worker.pid)
 
 
 def post_worker_init(worker):

@@ -2,7 +2,8 @@
 
 Under gunicorn, ``gunicorn.conf.py`` sets ``PROMETHEUS_MULTIPROC_DIR`` (see
 ``app.settings.default_metrics_dir``: outside the data disk) before this module is imported, so every worker writes its samples to shared files and
-``/metrics`` (and the dashboard) aggregate them: one scrape sees all workers.
+``/metrics`` (and the dashboard) aggregate them: one scrape sees all workers. Exited workers'
+files are folded into archives (``app.metrics_archive``), so the files stay bounded.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client import multiprocess
 
+from .metrics_archive import LockedMultiProcessCollector
 from .outcomes import METRIC_OUTCOMES
 
 LOOKUP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 10.0)
@@ -97,7 +98,7 @@ def registry_for_scrape(directory: str | None = None) -> CollectorRegistry:
     directory = directory or multiprocess_dir()
     if directory:
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry, path=directory)
+        LockedMultiProcessCollector(registry, path=directory)
         return registry
     from prometheus_client import REGISTRY
 

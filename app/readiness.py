@@ -72,6 +72,8 @@ class ReadinessChecker:
         self._probe: tuple[float, str] | None = None  # (when, verdict)
         #: more shared dependencies (a shared Redis, PostgreSQL) register a check here
         self.shared_checks: dict[str, Callable[[], str]] = {"ordergroove": self.ordergroove}
+        if getattr(cache, "shared", False):  # Redis (OGTK_CACHE_URL): every instance's, so only reported
+            self.shared_checks["cache"] = lambda: _state_of(self.cache.check)
         if getattr(events, "shared", False):  # PostgreSQL (OGTK_EVENTS_URL): every instance's, so only reported
             self.shared_checks["events_db"] = lambda: _state_of(self.events.check_server)
 
@@ -80,15 +82,12 @@ class ReadinessChecker:
         self.shutting_down = True
 
     def evaluate(self) -> Readiness:
-        readiness = Readiness(
-            local={
-                "data_dir": self.data_dir_state(),
-                "cache": _state_of(self.cache.check),
-                "events": _state_of(self.events.check),
-                "process": failing("shutting down") if self.shutting_down else OK,
-            },
-            shared={name: check() for name, check in self.shared_checks.items()},
-        )
+        local = {"data_dir": self.data_dir_state()}
+        if "cache" not in self.shared_checks:
+            local["cache"] = _state_of(self.cache.check)
+        local["events"] = _state_of(self.events.check)
+        local["process"] = failing("shutting down") if self.shutting_down else OK
+        readiness = Readiness(local=local, shared={name: check() for name, check in self.shared_checks.items()})
         for name, state in readiness.shared.items():
             metrics.DEPENDENCY_UP.labels(name).set(1 if state == OK else 0)
         return readiness
@@ -115,7 +114,7 @@ class ReadinessChecker:
     # --- shared ---------------------------------------------------------------------------
     def ordergroove(self) -> str:
         """What this process last heard from Ordergroove; a probe when it heard nothing lately."""
-        state = _upstream_state(self.client)
+        state = self.client.upstream_state(fresh_s=UPSTREAM_FRESH_S)
         if state.status == "failing":
             return failing(state.reason or "Ordergroove is failing")
         if state.status == OK:
@@ -143,21 +142,3 @@ def _state_of(check: Callable[[], None]) -> str:
         return failing(str(exc) or type(exc).__name__)
     return OK
 
-
-@dataclass(frozen=True)
-class _State:
-    status: str
-    reason: str | None = None
-
-
-def _upstream_state(client: Any) -> Any:
-    """The client's own verdict (``upstream_state``); read from its timestamps on clients that
-    predate it (those count a 401 as an answer, so only the probe can see a revoked key)."""
-    if hasattr(client, "upstream_state"):
-        return client.upstream_state(fresh_s=UPSTREAM_FRESH_S)
-    answered, failed = client.answered_at, client.failed_at
-    if failed is not None and (answered is None or failed >= answered):
-        return _State("failing", "Ordergroove failed on the latest call")
-    if answered is not None and time.monotonic() - answered < UPSTREAM_FRESH_S:
-        return _State(OK)
-    return _State("unknown")

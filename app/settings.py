@@ -168,6 +168,10 @@ class Settings:
     cache_stale_max_age_s: float = 24 * 3600.0
     cache_negative_ttl_s: float = 30.0
     cache_size_limit_bytes: int = 1 << 30
+    # Shared cache of several instances (CONTRACT section 10): Redis URL, per-worker pool, per-call timeout
+    cache_url: Secret | None = None
+    cache_max_connections: int = 16
+    cache_timeout_s: float = 0.5
     # Lookup events
     event_retention_days: int = 90
     #: OGTK_EVENTS_URL: events in this PostgreSQL database, shared by every instance (section 10)
@@ -269,6 +273,11 @@ class Settings:
             values["dashboard_password"] = Secret(password)
         if (data_dir := text("OGTK_DATA_DIR")) is not None:
             values["data_dir"] = Path(data_dir)
+        if (cache_url := text("OGTK_CACHE_URL")) is not None:
+            if not cache_url.startswith(("redis://", "rediss://", "unix://")):
+                raise SettingsError("OGTK_CACHE_URL must be a redis://, rediss:// or unix:// URL "
+                                    "(unset for the disk cache under OGTK_DATA_DIR)")
+            values["cache_url"] = Secret(cache_url)
         if (path := text("OGTK_GLADLY_LOOKUP_PATH")) is not None:
             values["gladly_lookup_path"] = _lookup_path(path)
         values["allow_unauthenticated"] = text("OGTK_ALLOW_UNAUTHENTICATED") == "1"
@@ -303,6 +312,8 @@ class Settings:
             "OGTK_CACHE_STALE_MAX_AGE_S": ("cache_stale_max_age_s", float, 0),
             "OGTK_CACHE_NEGATIVE_TTL_S": ("cache_negative_ttl_s", float, 0),
             "OGTK_CACHE_SIZE_LIMIT_BYTES": ("cache_size_limit_bytes", int, 1 << 20),
+            "OGTK_CACHE_MAX_CONNECTIONS": ("cache_max_connections", int, 1),
+            "OGTK_CACHE_TIMEOUT_S": ("cache_timeout_s", float, 0.01),
             "OGTK_EVENT_RETENTION_DAYS": ("event_retention_days", int, 1),
         }
         for env_name, (attr, kind, minimum) in numeric.items():

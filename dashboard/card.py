@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from typing import Any, Mapping
 
 from app.hosts import url_host
+from dashboard import md
 
 #: st.badge colour of each contract status
 STATUS_COLORS = {"Active": "green", "Canceled": "red", "Inactive": "gray"}
@@ -137,11 +138,6 @@ class SubscriptionView:
             other_products=tuple(str(p.get("name") or p.get("productId")) for p in products[1:]),
         )
 
-    def facts_markdown(self) -> str:
-        """The facts as a compact two-column markdown table."""
-        rows = "\n".join(f"| {label} | {value} |" for label, value in self.facts)
-        return "| | |\n|---|---|\n" + rows
-
 
 def subscription_views(result: Mapping[str, Any]) -> list[SubscriptionView]:
     """Every transaction of the result, in the presenter's order (active first)."""
@@ -168,11 +164,12 @@ def _int_or_none(value: Any) -> int | None:
 
 
 def split_facts(facts: tuple[tuple[str, str], ...]) -> tuple[str, str]:
-    """The facts as two markdown columns (``**label**  value`` lines), left half first."""
+    """The facts as two markdown columns (``**label:** value`` lines), left half first; the values
+    (Ordergroove's words, such as a cancellation reason) escaped."""
     half = (len(facts) + 1) // 2
 
     def lines(part):
-        return "  \n".join(f"**{label}:** {value}" for label, value in part)
+        return "  \n".join(f"**{label}:** {md.text(value)}" for label, value in part)
 
     return lines(facts[:half]), lines(facts[half:])
 

@@ -17,6 +17,7 @@ from app.lookup import LookupResult
 from app.ordergroove.errors import NotFound, OrdergrooveError, RateLimited, Unauthorized, Unavailable
 from app.ordergroove.fetcher import FetchStats
 from app.ordergroove.models import Customer
+from dashboard import md
 
 #: the dashboard waits a little longer than Gladly would: an operator is watching, not a timeout
 MIN_DEADLINE_S = 8.0
@@ -77,7 +78,7 @@ def friendly_error(exc: OrdergrooveError, settings: Any) -> str:
         hint = (" Is the sandbox running? Start it with `make sandbox` "
                 "(or `python -m app.sandbox --port 8700`)." if sandbox else " Try again shortly.")
         return f"Ordergroove at {base} could not be reached or did not answer in time.{hint}"
-    return f"Ordergroove answered with an error we did not expect ({type(exc).__name__}: {exc})."
+    return f"Ordergroove answered with an error we did not expect ({type(exc).__name__}: {md.text(exc)})."
 
 
 @dataclass(frozen=True)
@@ -103,8 +104,7 @@ def recheck(services: Any, identifier: str, kind: str) -> Recheck:
     except OrdergrooveError as exc:
         return Recheck(None, friendly_error(exc, services.settings))
     if customer is None:
-        return Recheck(False, f"Still no Ordergroove customer with id `{identifier}`. The id Gladly "
+        return Recheck(False, f"Still no Ordergroove customer with id {md.code(identifier)}. The id Gladly "
                               "holds may be wrong, or the customer was deleted.")
-    return Recheck(True, f"Resolves now: `{identifier}` is {customer.full_name or 'a customer'}"
-                         f"{' <' + customer.email + '>' if customer.email else ''}. The next lookup "
-                         "from Gladly will match.")
+    who = md.text(f"{customer.full_name or 'a customer'}{' <' + customer.email + '>' if customer.email else ''}")
+    return Recheck(True, f"Resolves now: {md.code(identifier)} is {who}. The next lookup from Gladly will match.")

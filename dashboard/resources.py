@@ -31,8 +31,10 @@ def load_settings() -> Settings:
 
 
 @st.cache_resource(show_spinner=False)
-def services(_key: tuple[tuple[str, str], ...] = ()):  # noqa: ANN201 - Services, imported lazily
+def services(key: tuple[tuple[str, str], ...] = ()):  # noqa: ANN201 - Services, imported lazily
     """The process-wide Services (fetcher, lookups, events), built once per configuration.
+
+    ``key`` (see :func:`config_key`) is hashed by Streamlit, so a changed environment builds anew.
 
     >>> svc = services(config_key())
     >>> svc.events, svc.fetcher, svc.lookups

@@ -1,7 +1,9 @@
 """Entrypoint of the operations dashboard: ``streamlit run dashboard/streamlit_app.py``.
 
-Sets the page config, checks access (``OGTK_DASHBOARD_PASSWORD``), then navigates between the
-three pages in ``app_pages/``. Needs ``ORDERGROOVE_BASE_URL`` (the sandbox, or the real API with
+Sets the page config, checks access (:mod:`dashboard.access`), then navigates between the
+pages in ``app_pages/``. The card is the default page, served at the root (``/?customer=<id>``);
+``/customer_card?customer=<id>`` is a hidden alias that opens the same card (Streamlit serves a
+default page only at the root, so without it that link meets "Page not found"). Needs ``ORDERGROOVE_BASE_URL`` (the sandbox, or the real API with
 ``ORDERGROOVE_API_KEY``) and ``OGTK_DATA_DIR``; never any Gladly auth setting.
 """
 
@@ -26,9 +28,18 @@ st.set_page_config(
 if not require_access(configured_password()):
     st.stop()
 
+CARD = st.Page("app_pages/customer_card.py", title="Customer card", icon=":material/badge:",
+               url_path="card", default=True)
+
+
+def open_card() -> None:
+    """``/customer_card?customer=…``: the card at the root, with the same query."""
+    st.switch_page(CARD, query_params=st.query_params.to_dict())
+
+
 page = st.navigation([
-    st.Page("app_pages/customer_card.py", title="Customer card", icon=":material/badge:",
-            url_path="customer_card", default=True),
+    CARD,
+    st.Page(open_card, title="Customer card", url_path="customer_card", visibility="hidden"),
     st.Page("app_pages/link_health.py", title="Link health", icon=":material/monitoring:",
             url_path="link_health"),
     st.Page("app_pages/operations.py", title="Operations", icon=":material/speed:",

@@ -37,8 +37,8 @@ def gunicorn_env(tmp_path, sandbox, port, **extra) -> dict:
         OGTK_BIND=f"127.0.0.1:{port}",
         OGTK_WORKERS="3",
         OGTK_LOG_LEVEL="warning",
-        **extra,
     )
+    env.update(extra)
     return env
 
 
@@ -98,3 +98,79 @@ def test_connection_stays_usable_after_a_413(served):
     assert oversized.status_code == 413
     gladly = GladlyClient(f"{base}/gladly/lookup", signing_key=SIGNING_KEY, session=session)
     assert gladly.lookup(detailed(KNOWN["reference"])).status == 200
+
+
+# --- Prometheus files while workers are recycled, and across a USR2 upgrade ---------------------
+def _metric_total(base: str, name: str) -> float:
+    text = requests.get(f"{base}/metrics", timeout=10).text
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name))
+
+
+def _files_settle(directory: Path, at_most: int, timeout: float = 20.0) -> int:
+    """Poll until the master has folded every exited worker (it does so when it reaps them)."""
+    from app.metrics_archive import file_count
+
+    limit = time.monotonic() + timeout
+    while (count := file_count(directory)) > at_most and time.monotonic() < limit:
+        time.sleep(0.1)
+    return count
+
+
+def test_recycled_workers_leave_a_bounded_set_of_metric_files_and_exact_totals(tmp_path, sandbox):
+    from app.processes import ApiProcess
+
+    prom = tmp_path / "prom"
+    api = ApiProcess(sandbox_url=sandbox.base_url, data_dir=tmp_path / "data", signing_key=SIGNING_KEY,
+                     log_path=tmp_path / "api.log", workers=2,
+                     env={"OGTK_MAX_REQUESTS": 3, "OGTK_MAX_REQUESTS_JITTER": 0, "OGTK_METRICS_DIR": prom,
+                          "OGTK_LOG_LEVEL": "info"})
+    lookups = 30
+    with api:
+        gladly = GladlyClient(api.lookup_url, signing_key=SIGNING_KEY)
+        assert all(gladly.lookup(detailed(KNOWN["reference"])).status == 200 for _ in range(lookups))
+        # 2 live workers × (counter, histogram, live gauge) + one archive per type
+        files = _files_settle(prom, at_most=2 * 3 + 3)
+        assert _metric_total(api.base_url, "ogtk_lookups_total{") == lookups
+        assert _metric_total(api.base_url, "ogtk_lookup_seconds_count{") == lookups
+        booted = (tmp_path / "api.log").read_text().count("Booting worker with pid")
+    assert booted >= 2 + lookups // 3 - 2  # the workers really were recycled, many times over
+    assert files <= 2 * 3 + 3
+
+
+def test_a_usr2_upgrade_keeps_the_metrics_of_both_generations(tmp_path, sandbox):
+    import signal
+
+    from app.processes import ManagedProcess, child_pids
+
+    port = free_port()
+    prom = tmp_path / "prom"
+    env = gunicorn_env(tmp_path, sandbox, port, GLADLY_SIGNING_KEY=SIGNING_KEY, OGTK_WORKERS="1",
+                       OGTK_METRICS_DIR=str(prom))
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))  # the console script, as deployed
+    base = f"http://127.0.0.1:{port}"
+    with ManagedProcess([gunicorn, "app:create_app()"], log_path=tmp_path / "api.log", env=env) as old:
+        old.wait_http(f"{base}/healthz")
+        gladly = GladlyClient(f"{base}/gladly/lookup", signing_key=SIGNING_KEY)
+        assert all(gladly.lookup(detailed(KNOWN["reference"])).status == 200 for _ in range(5))
+        first_workers = set(child_pids(old.pid))
+        os.kill(old.pid, signal.SIGUSR2)
+        limit = time.monotonic() + 60
+        new_master = None
+        while new_master is None and time.monotonic() < limit:
+            spawned = [p for p in child_pids(old.pid) if p not in first_workers]
+            new_master = next((p for p in spawned if child_pids(p)), None)
+            time.sleep(0.1)
+        assert new_master, "the USR2 upgrade started no new master with workers"
+        os.kill(old.pid, signal.SIGTERM)  # retire the old generation
+        old.process.wait(timeout=30)
+        limit = time.monotonic() + 30
+        while time.monotonic() < limit:  # the new generation answers alone
+            try:
+                if gladly.lookup(detailed(KNOWN["reference"])).status == 200:
+                    break
+            except requests.RequestException:
+                time.sleep(0.1)
+        assert all(gladly.lookup(detailed(KNOWN["reference"])).status == 200 for _ in range(4))
+        assert prom.is_dir()
+        assert _metric_total(base, "ogtk_lookups_total{") == 5 + 1 + 4
+        os.killpg(old.pid, signal.SIGTERM)

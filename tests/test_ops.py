@@ -30,6 +30,18 @@ def test_ordergroove_down_is_reported_but_never_makes_the_instance_unready(make_
     assert 'ogtk_dependency_up{dependency="ordergroove"} 0.0' in metrics_text
 
 
+def test_a_revoked_key_shows_as_failing_not_as_answered(make_app, sandbox):
+    from support import signed
+
+    app = make_app(ORDERGROOVE_API_KEY="revoked-key")
+    client = app.test_client()
+    body, headers = signed(detailed(KNOWN["reference"]))
+    assert client.post("/gladly/lookup", data=body, headers=headers).status_code == 503  # Ordergroove said 401
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert "refused the API key" in response.get_json()["checks"]["ordergroove"]
+
+
 def test_readyz_is_503_when_the_event_store_is_unusable(make_app, tmp_path):
     data_dir = tmp_path / "blocked"
     (data_dir / "events.sqlite3").mkdir(parents=True)

@@ -135,7 +135,7 @@ def _events_fingerprint() -> str:
     from .. import events
 
     digest = hashlib.sha256()
-    for name in ("store.py", "synthetic.py", "model.py"):
+    for name in ("store.py", "schema.py", "synthetic.py", "model.py"):
         path = Path(events.__file__).with_name(name)
         if path.exists():
             digest.update(path.read_bytes())

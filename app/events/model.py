@@ -192,16 +192,17 @@ class LookupEvent:
     def customer_key(self) -> str | None:
         """Who the lookup was for, for per-customer rates: Gladly's ``query.id``, else the subject.
 
-        Without a Gladly id, the external id stands in; without that, the masked emails do. Masked
-        emails can merge distinct people (``j***@gmail.com``), which only happens for lookups that
-        carried neither a Gladly id nor an external id.
+        Without a Gladly id, the external id stands in; without that, the email hashes do (or, for
+        an event built without a hasher, the masked emails, which can merge distinct people).
         """
         if self.gladly_customer_id:
             return "g:" + self.gladly_customer_id
         subject = self.subject
         if subject is None:
             return None
-        return ("x:" if subject[0] == KIND_EXTERNAL else "e:") + subject[1]
+        if subject[0] == KIND_EXTERNAL:
+            return "x:" + subject[1]
+        return "h:" + ",".join(self.email_hashes) if self.email_hashes else "e:" + subject[1]
 
     @property
     def profile_key(self) -> str | None:

@@ -26,7 +26,7 @@ CREATE TABLE IF NOT EXISTS lookup_events (
     external_customer_id TEXT,
     matched_customer_id  TEXT,
     emails               TEXT,              -- masked only, ', '-joined
-    customer_key         TEXT,              -- g:<gladly id> | x:<external id> | e:<masked emails>
+    customer_key         TEXT,              -- g:<gladly id> | x:<external id> | h:<email hashes> | e:<masked emails>
     subject_kind         TEXT,              -- externalCustomerId | email
     subject              TEXT,              -- the external id, else the masked emails
     duration_ms          REAL    NOT NULL,

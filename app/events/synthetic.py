@@ -6,8 +6,8 @@ unlinked Gladly customers are looked up again and again (every time their profil
 the unmatched identifiers form a long tail and the per-customer match rate sits above the
 per-request one. Every non-matched lookup carries its reason; emails carry keyed hashes (of
 made-up addresses); a few DETAILED lookups of unknown external ids carry the suggestion the
-post-answer email search would have found; ~1% of DETAILED cards were answered partial; a tenth
-of the unlinked profiles come without a Gladly id (so the unmatched list shows every key kind).
+post-answer email search would have found; ~1% of matched DETAILED cards were answered partial;
+a fifth of the unlinked profiles come without a Gladly id (so the unmatched list shows every key kind).
 Cancel/skip actions and Ordergroove webhook deliveries fill the same days
 (:func:`seed_synthetic_activity`). A seeded database is marked synthetic
 (:meth:`EventStore.mark_synthetic`) so the dashboard can say so.
@@ -91,7 +91,7 @@ def _columns(n: int, rng: np.random.Generator, end_ms: int, days: int, seed: int
     unlinked = max(10, n // 60)
     u_gladly, u_external, u_emails, u_hashes = _pool(
         unlinked, "gl-u", lambda j: (None, _masked(j + 7)) if j % 5 < 3 else (f"og-9{j:06d}", None))
-    u_gladly[np.arange(unlinked) % 10 == 9] = None  # profiles Gladly sent without a customer id
+    u_gladly[np.isin(np.arange(unlinked) % 10, (7, 9))] = None  # sent without a Gladly customer id
     mask = outcome == 1
     weights = 1.0 / np.arange(1, unlinked + 1) ** 1.1
     who = rng.choice(unlinked, mask.sum(), p=weights / weights.sum())
@@ -126,10 +126,10 @@ def _columns(n: int, rng: np.random.Generator, end_ms: int, days: int, seed: int
     has_gladly = gladly != None  # noqa: E711
     has_hash = hashes != None  # noqa: E711
     subject = np.where(has_external, external, emails)
+    by_hash = "h:" + np.where(has_hash, hashes, "")
     customer_key = np.where(has_gladly, "g:" + np.where(has_gladly, gladly, ""),
-                            np.where(has_external, "x:", "e:") + subject.astype(str))
-    profile_key = np.where(has_gladly, customer_key, np.where(
-        has_hash, "h:" + np.where(has_hash, hashes, ""), "x:" + subject.astype(str)))
+                            np.where(has_external, "x:" + subject.astype(str), by_hash))
+    profile_key = np.where(has_gladly | ~has_hash, customer_key, by_hash)
     reason = np.array([None, None, "email_ambiguous", "upstream_error"], dtype=object)[outcome]
     unmatched = outcome == 1
     reason[unmatched] = np.where(has_external[unmatched], "id_unknown", "email_unknown")

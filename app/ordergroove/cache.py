@@ -1,23 +1,23 @@
-"""Shared disk cache of raw Ordergroove answers: freshness per kind, stale-if-error, 404 memory.
+"""Shared cache of raw Ordergroove answers: freshness per kind, stale-if-error, 404 memory.
 
-One ``diskcache.Cache`` (SQLite + files) under ``OGTK_DATA_DIR/cache`` is shared by every
-gunicorn worker and the dashboard. Each entry keeps its fetch time, so freshness is decided
-here (per kind TTL) while diskcache only evicts entries too old to be served even as stale.
-Concurrent misses on one key, in any thread or process, make one upstream call: the first
-caller takes a short lease (``Cache.add``), the others poll for its answer. A broken cache
-directory never fails a lookup: reads and writes degrade to calling Ordergroove directly.
+The entries live in a :class:`~app.cache.CacheBackend`: diskcache under ``OGTK_DATA_DIR/cache``
+(shared by every gunicorn worker of one instance and the dashboard) or, with ``OGTK_CACHE_URL``,
+Redis (shared by every instance). Each entry keeps its fetch time, so freshness is decided here
+(per kind TTL) while the backend only expires entries too old to be served even as stale.
+Concurrent misses on one key, in any thread, process or instance, make one upstream call: the
+first caller takes a short lease (``add`` with expiry), the others poll for its answer. A broken
+store (full disk, Redis gone) never fails a lookup: reads and writes degrade to calling
+Ordergroove directly, and the next call that works ends the degradation without a restart.
 
 Every key lives under a namespace derived from the Ordergroove base URL and the API key's
 identity (:func:`namespace_for`), so data cached from the sandbox or a staging account is never
-served for another account sharing the directory. Values are stored as JSON text, never pickles,
-and every direct diskcache call sits in the ``_store_*`` methods, the one seam a shared backend
-(Redis) has to fill.
+served for another account sharing the directory or the Redis database. Values are JSON, never
+pickles; every backend call sits in the ``_store_*`` methods.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import threading
@@ -25,12 +25,10 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
-
-import diskcache
+from typing import Any, Callable, Iterable, Mapping, TypeVar
 
 from .. import metrics
+from ..cache import CacheBackend, DiskBackend, open_backend
 from ..deadline import Deadline
 from .errors import NotFound, RateLimited, Unavailable
 
@@ -44,7 +42,7 @@ STALE_ON = (Unavailable, RateLimited)
 
 _OK = "ok"
 _NOT_FOUND = "404"
-_PROBE_KEY = "__ogtk_probe__"
+T = TypeVar("T")
 
 
 def namespace_for(base_url: str, api_key: Any) -> str:
@@ -72,32 +70,24 @@ class CacheResult:
     hit: bool = False
 
 
-def _loads(text: Any) -> Any:
-    if not isinstance(text, str):
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
-
-
 def _utc(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, tz=timezone.utc)
 
 
 class ResourceCache:
-    """Per-kind TTL cache around upstream fetches, safe across threads and processes.
+    """Per-kind TTL cache around upstream fetches, safe across threads, processes and instances.
 
-    >>> cache = ResourceCache("/tmp/ogtk-cache", ttls={"customer": 90})
+    >>> cache = ResourceCache("/tmp/ogtk-cache", ttls={"customer": 90})  # or backend=RedisBackend(...)
     >>> cache.get_or_fetch("customer", "42", lambda: {"merchant_user_id": "42"}, deadline=Deadline(4)).value
     {'merchant_user_id': '42'}
     """
 
     def __init__(
         self,
-        directory: str | os.PathLike,
+        directory: str | os.PathLike | None = None,
         *,
         ttls: Mapping[str, float],
+        backend: CacheBackend | None = None,
         stale_max_age: float = 24 * 3600.0,
         negative_ttl: float = 30.0,
         size_limit: int = 1 << 30,
@@ -109,31 +99,30 @@ class ResourceCache:
         namespace: str = "",
         stale_wait_s: float = 1.0,
     ):
-        self.directory = Path(directory)
-        self.namespace = namespace
-        self._prefix = f"{namespace}/" if namespace else ""
+        if backend is None:
+            if directory is None:
+                raise ValueError("ResourceCache needs a directory (disk cache) or a backend")
+            backend = DiskBackend(directory, namespace=namespace or "default", size_limit=size_limit,
+                                  sqlite_timeout=sqlite_timeout)
+        self.backend = backend
+        self.directory = getattr(backend, "directory", None)
+        self.namespace = backend.namespace
         #: how long a caller holding an expired copy waits for another caller's fetch of the same
         #: key before answering from its copy (Ordergroove's SLA is about 1 s per call)
         self.stale_wait_s = float(stale_wait_s)
         self.ttls = dict(ttls)
         self.stale_max_age = float(stale_max_age)
         self.negative_ttl = float(negative_ttl)
-        self.size_limit = int(size_limit)
         self._clock = clock
         self._sleep = sleep
         self.poll_interval = poll_interval
         self.max_lease_s = max_lease_s
-        self._sqlite_timeout = sqlite_timeout
-        self._warned = False
+        self._failing = False
         self._warn_lock = threading.Lock()
-        self._cache: diskcache.Cache | None = None
-        try:
-            self._cache = self._open()
-        except Exception as exc:  # unusable directory: serve straight from Ordergroove
-            self._degraded(exc)
 
     @classmethod
     def from_settings(cls, settings, **overrides: Any) -> "ResourceCache":
+        """Disk or Redis as ``settings`` say (``OGTK_CACHE_URL``), namespaced for this account."""
         options: dict[str, Any] = dict(
             ttls={
                 "customer": settings.cache_ttl_customer_s,
@@ -144,125 +133,90 @@ class ResourceCache:
             },
             stale_max_age=settings.cache_stale_max_age_s,
             negative_ttl=settings.cache_negative_ttl_s,
-            size_limit=settings.cache_size_limit_bytes,
-            namespace=namespace_for(settings.ordergroove_base_url, settings.effective_api_key),
         )
         options.update(overrides)
-        return cls(settings.cache_dir, **options)
+        if "backend" not in options:
+            namespace = namespace_for(settings.ordergroove_base_url, settings.effective_api_key)
+            options["backend"] = open_backend(settings, namespace=namespace)
+        return cls(**options)
 
-    def _open(self) -> diskcache.Cache:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        return diskcache.Cache(str(self.directory), timeout=self._sqlite_timeout, size_limit=self.size_limit,
-                               tag_index=True, eviction_policy="least-recently-stored")
+    @property
+    def shared(self) -> bool:
+        """True when other instances share the store (Redis): its failure is reported, not ours."""
+        return self.backend.shared
 
     def _degraded(self, exc: BaseException) -> None:
         with self._warn_lock:
-            if self._warned:
+            if self._failing:
                 return
-            self._warned = True
-        log.warning("disk cache at %s is unusable (%s: %s); calling Ordergroove directly",
-                    self.directory, type(exc).__name__, exc)
+            self._failing = True
+        log.warning("%s is unusable (%s: %s); calling Ordergroove directly until it works again",
+                    self.backend.describe(), type(exc).__name__, exc)
 
-    # -- the storage seam: every direct diskcache call, each degrading instead of raising -------
+    def _recovered(self) -> None:
+        with self._warn_lock:
+            if not self._failing:
+                return
+            self._failing = False
+        log.warning("%s works again; serving from the cache", self.backend.describe())
 
-    def _store_get(self, key: str) -> str | None:
-        if self._cache is None:
-            return None
+    # -- the storage seam: every backend call, each degrading instead of raising ---------------
+
+    def _safe(self, fallback: T, operation: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         try:
-            value = self._cache.get(key)
+            result = operation(*args, **kwargs)
         except Exception as exc:
             self._degraded(exc)
-            return None
-        return value if isinstance(value, str) else None
+            return fallback
+        if self._failing:
+            self._recovered()
+        return result
 
-    def _store_set(self, key: str, text: str, expire: float, tag: str | None = None) -> None:
-        if self._cache is None:
-            return
-        try:
-            self._cache.set(key, text, expire=max(1.0, expire), tag=tag)
-        except Exception as exc:
-            self._degraded(exc)
+    def _store_get(self, key: str) -> Any:
+        return self._safe(None, self.backend.get, key)
 
-    def _store_add(self, key: str, text: str, expire: float, *, unusable: bool) -> bool:
+    def _store_set(self, key: str, value: Any, expire: float, group: str | None = None) -> None:
+        self._safe(None, self.backend.set, key, value, expire=max(1.0, expire), group=group)
+
+    def _store_add(self, key: str, value: Any, expire: float, *, unusable: bool) -> bool:
         """Set-if-absent; ``unusable`` is the answer when the store cannot be reached."""
-        if self._cache is None:
-            return unusable
-        try:
-            return bool(self._cache.add(key, text, expire=expire))
-        except Exception as exc:
-            self._degraded(exc)
-            return unusable
+        return self._safe(unusable, self.backend.add, key, value, expire=expire)
 
     def _store_has(self, key: str) -> bool:
-        if self._cache is None:
-            return False
-        try:
-            return key in self._cache
-        except Exception as exc:
-            self._degraded(exc)
-            return False
+        return self._safe(None, self.backend.get, key) is not None
 
-    def _store_delete(self, key: str, *, only_if: str | None = None) -> bool:
+    def _store_delete(self, key: str, *, only_if: Any = None) -> bool:
         """Delete ``key`` (when ``only_if`` is given, only while it still holds that value)."""
-        if self._cache is None:
-            return False
-        try:
-            if only_if is None:
-                return bool(self._cache.delete(key))
-            with self._cache.transact():
-                if self._cache.get(key) == only_if:
-                    return bool(self._cache.delete(key))
-            return False
-        except Exception as exc:
-            self._degraded(exc)
-            return False
+        if only_if is None:
+            return self._safe(False, self.backend.delete, key)
+        return self._safe(False, self.backend.delete_if, key, only_if)
 
-    def _store_append(self, key: str, member: str, expire: float, tag: str | None) -> None:
-        """Add ``member`` to the JSON list at ``key`` (a set: no duplicates)."""
-        if self._cache is None:
-            return
-        try:
-            with self._cache.transact():
-                members = _loads(self._cache.get(key))
-                members = members if isinstance(members, list) else []
-                if member not in members:
-                    members.append(member)
-                self._cache.set(key, json.dumps(members), expire=max(1.0, expire), tag=tag)
-        except Exception as exc:
-            self._degraded(exc)
+    def _store_link(self, group: str, key: str, expire: float) -> None:
+        self._safe(None, self.backend.link, group, key, expire=max(1.0, expire))
 
-    def _store_evict(self, tag: str) -> int:
-        if self._cache is None:
-            return 0
-        try:
-            return int(self._cache.evict(tag))
-        except Exception as exc:
-            self._degraded(exc)
-            return 0
+    def _store_evict(self, group: str) -> int:
+        return self._safe(0, self.backend.invalidate_group, group)
 
-    # -- entries: [marker, fetched_at, value] as JSON text --------------------------------------
-
-    def _key(self, key: str) -> str:
-        return self._prefix + key
+    # -- entries: [marker, fetched_at, value] ---------------------------------------------------
 
     def _read(self, key: str) -> tuple | None:
-        entry = _loads(self._store_get(self._key(key)))
+        entry = self._store_get(key)
         if isinstance(entry, list) and len(entry) == 3 and isinstance(entry[1], (int, float)):
             return tuple(entry)
         return None
 
-    def _write(self, key: str, entry: tuple, expire: float, tag: str | None) -> None:
-        self._store_set(self._key(key), json.dumps(list(entry), separators=(",", ":")), expire, tag)
+    def _write(self, key: str, entry: tuple, expire: float, group: str | None) -> None:
+        self._store_set(key, list(entry), expire, group)
 
     def _take_lease(self, lock_key: str, token: str, seconds: float) -> bool:
         """True when this caller should fetch: it holds the lease, or the cache cannot lease."""
-        return self._store_add(self._key(lock_key), token, seconds, unusable=True)
+        return self._store_add(lock_key, token, seconds, unusable=True)
 
     def _lease_held(self, lock_key: str) -> bool:
-        return self._store_has(self._key(lock_key))
+        return self._store_has(lock_key)
 
     def _release(self, lock_key: str, token: str) -> None:
-        self._store_delete(self._key(lock_key), only_if=token)
+        self._store_delete(lock_key, only_if=token)
 
     # -- freshness ----------------------------------------------------------------------------
 
@@ -307,7 +261,7 @@ class ResourceCache:
     def peek(self, kind: str, key: Any, *, stats=None) -> CacheResult | None:
         """The fresh entry (counted as a hit), or ``None``; a remembered 404 raises ``NotFound``.
 
-        One diskcache read and no locks: the warm path of every lookup.
+        One store read and no locks: the warm path of every lookup.
         """
         entry = self._read(self.cache_key(kind, key))
         if self._fresh(kind, entry, self._clock()):
@@ -379,8 +333,9 @@ class ResourceCache:
             if leased:
                 self._release(lock_key, token)
 
-    def _tag(self, customer_id: Any) -> str | None:
-        return None if customer_id is None else self._key(f"customer:{customer_id}")
+    @staticmethod
+    def _tag(customer_id: Any) -> str | None:
+        return None if customer_id is None else f"customer:{customer_id}"
 
     def link(self, kind: str, key: Any, customer_ids: Iterable[Any]) -> None:
         """Make ``invalidate_customer`` of any of these customers drop the entry ``kind:key`` too.
@@ -389,36 +344,32 @@ class ResourceCache:
         search must go when the customer it found changes (their email may have changed).
         """
         for customer_id in customer_ids:
-            self._store_append(self._key(f"links:{customer_id}"), self.cache_key(kind, key),
-                               self._ttl(kind) + self.stale_max_age, self._tag(customer_id))
+            self._store_link(self._tag(customer_id), self.cache_key(kind, key), self._ttl(kind) + self.stale_max_age)
 
     def invalidate_customer(self, customer_id: Any) -> int:
-        """Drop every entry fetched for this customer, and those linked to them (email searches);
-        products are shared and kept. Returns how many entries went."""
-        dropped = 0
-        linked = _loads(self._store_get(self._key(f"links:{customer_id}")))
-        for ckey in linked if isinstance(linked, list) else ():
-            dropped += self._store_delete(self._key(str(ckey)))
-        evicted = self._store_evict(self._tag(customer_id))
-        return dropped + evicted - (1 if linked else 0)  # the link list itself is not an entry
+        """Drop every entry fetched for this customer, and those linked to them (email searches),
+        on every instance sharing the store; products are shared and kept. Returns how many went."""
+        return self._store_evict(self._tag(customer_id))
 
     # -- shared state for other parts of the app (locks, de-duplication) ----------------------
 
-    def _state_key(self, key: str) -> str:
-        return self._key(f"state:{key}")
+    @staticmethod
+    def _state_key(key: str) -> str:
+        return f"state:{key}"
 
     def add(self, key: str, value: Any, expire: float) -> bool:
-        """Set ``key`` only if absent, atomically across workers: ``True`` when this call set it
-        (a lock taken, an event seen for the first time). When the cache is unusable no lock can
-        be held, and the answer is ``True`` (go ahead) rather than blocking every caller."""
-        return self._store_add(self._state_key(key), json.dumps(value), expire, unusable=True)
+        """Set ``key`` only if absent, atomically across workers (and instances, on Redis): ``True``
+        when this call set it (a lock taken, an event seen for the first time). When the cache is
+        unusable no lock can be held, and the answer is ``True`` (go ahead) rather than blocking
+        every caller."""
+        return self._store_add(self._state_key(key), value, expire, unusable=True)
 
     def get(self, key: str, default: Any = None) -> Any:
-        text = self._store_get(self._state_key(key))
-        return default if text is None else _loads(text)
+        value = self._store_get(self._state_key(key))
+        return default if value is None else value
 
     def set(self, key: str, value: Any, expire: float) -> None:
-        self._store_set(self._state_key(key), json.dumps(value), expire)
+        self._store_set(self._state_key(key), value, expire)
 
     def delete(self, key: str) -> bool:
         return self._store_delete(self._state_key(key))
@@ -426,28 +377,16 @@ class ResourceCache:
     # -- maintenance ----------------------------------------------------------------------------
 
     def clear(self) -> int:
-        if self._cache is None:
-            return 0
-        return int(self._cache.clear())
+        """Drop every entry of this namespace (other accounts sharing the store keep theirs)."""
+        return self._safe(0, self.backend.clear)
 
     def volume(self) -> int:
-        """Bytes on disk (database plus value files)."""
-        if self._cache is None:
-            return 0
-        return int(self._cache.volume())
+        """Bytes the store holds (disk: database plus value files; Redis: the server's memory)."""
+        return self._safe(0, self.backend.volume)
 
     def check(self) -> None:
         """Write and read back a probe entry; raises when the cache is unusable (``/readyz``)."""
-        if self._cache is None:
-            self._cache = self._open()
-        probe = uuid.uuid4().hex
-        self._cache.set(_PROBE_KEY, probe, expire=60)
-        if self._cache.get(_PROBE_KEY) != probe:
-            raise OSError(f"disk cache at {self.directory} did not read back what was written")
+        self.backend.check()
 
     def close(self) -> None:
-        if self._cache is not None:
-            try:
-                self._cache.close()
-            except Exception as exc:
-                self._degraded(exc)
+        self._safe(None, self.backend.close)

@@ -7,7 +7,7 @@ lookup endpoint would send (shown beside it and downloadable).
 import streamlit as st
 
 from app.ordergroove.errors import OrdergrooveError
-from dashboard import card, customers
+from dashboard import card, customers, md
 from dashboard.resources import get_services
 
 services = get_services()
@@ -34,13 +34,13 @@ except OrdergrooveError as exc:
 
 if not matches:
     kind = "email" if customers.looks_like_email(query) else "id"
-    st.warning(f"No Ordergroove customer with {kind} `{query}`. Gladly would get `{{\"results\": []}}`.",
+    st.warning(f"No Ordergroove customer with {kind} {md.code(query)}. Gladly would get `{{\"results\": []}}`.",
                icon=":material/person_off:")
     st.stop()
 
 customer_id = matches[0].merchant_user_id
 if len(matches) > 1:
-    labels = {c.merchant_user_id: customers.customer_label(c) for c in matches}
+    labels = {c.merchant_user_id: md.text(customers.customer_label(c)) for c in matches}
     customer_id = st.radio(f"{len(matches)} customers share this email — pick one", list(labels),
                            format_func=labels.get, key="card_pick")
 
@@ -48,7 +48,7 @@ status_line, refresh_slot = st.columns([5, 2], vertical_alignment="center")
 if refresh_slot.button("Refresh from Ordergroove", icon=":material/refresh:", key="card_refresh",
                        width="stretch"):
     dropped = services.fetcher.invalidate(customer_id)
-    st.toast(f"Dropped {dropped} cached entries for {customer_id}; reloading from Ordergroove.")
+    st.toast(f"Dropped {dropped} cached entries for {md.code(customer_id)}; reloading from Ordergroove.")
 
 try:
     with st.spinner("Asking Ordergroove…"):
@@ -58,11 +58,11 @@ except OrdergrooveError as exc:
     st.stop()
 
 if not result.results:
-    st.warning(f"Ordergroove no longer knows customer `{customer_id}`; Gladly would get no result.",
+    st.warning(f"Ordergroove no longer knows customer {md.code(customer_id)}; Gladly would get no result.",
                icon=":material/person_off:")
     st.stop()
 
-status_line.caption(f"Customer `{customer_id}` · {card.age_text(result.fetched_at)} · dates in UTC")
+status_line.caption(f"Customer {md.code(customer_id)} · {card.age_text(result.fetched_at)} · dates in UTC")
 if result.stale:
     st.warning("Ordergroove did not answer, so this card was served **stale from the cache**. "
                "Gladly would see the same.", icon=":material/history:")
@@ -73,11 +73,11 @@ subscriptions = card.subscription_views(gladly_result)
 card_column, json_column = st.columns([3, 2], gap="large")
 
 with card_column:
-    st.subheader(person.name)
+    st.subheader(md.text(person.name), anchor=False)
     st.markdown(
-        f"**Ordergroove id (externalCustomerId):** `{person.external_customer_id}`  \n"
-        f"**Email:** {', '.join(person.emails) or '—'}  \n"
-        f"**Phone:** {', '.join(person.phones) or '—'}"
+        f"**Ordergroove id (externalCustomerId):** {md.code(person.external_customer_id)}  \n"
+        f"**Email:** {md.text(', '.join(person.emails) or '—')}  \n"
+        f"**Phone:** {md.text(', '.join(person.phones) or '—')}"
     )
     total, active = st.columns(2)
     total.metric("Subscriptions", person.subscription_count if person.subscription_count is not None else "—",
@@ -94,11 +94,12 @@ with card_column:
             else:
                 picture.html(card.placeholder_html(sub.image_url))
             with details:
-                st.badge(sub.status, color=sub.status_color)
-                st.markdown(f"**{sub.product_name}**  \n"
-                            f"SKU `{sub.sku}` · product `{sub.product_id}` · subscription `{sub.subscription_id}`")
+                st.badge(md.text(sub.status), color=sub.status_color)
+                st.markdown(f"**{md.text(sub.product_name)}**  \n"
+                            f"SKU {md.code(sub.sku)} · product {md.code(sub.product_id)} · "
+                            f"subscription {md.code(sub.subscription_id)}")
                 if sub.other_products:
-                    st.caption("Also: " + ", ".join(sub.other_products))
+                    st.caption("Also: " + md.text(", ".join(sub.other_products)))
                 left, right = st.columns(2)
                 facts_left, facts_right = card.split_facts(sub.facts)
                 left.markdown(facts_left)
@@ -106,6 +107,6 @@ with card_column:
 
 with json_column:
     st.subheader("DETAILED JSON")
-    st.download_button("Download JSON", data=result.body(), file_name=f"gladly-detailed-{customer_id}.json",
+    st.download_button("Download JSON", data=result.body(), file_name=f"gladly-detailed-{md.file_part(customer_id)}.json",
                        mime="application/json", icon=":material/download:", key="card_download")
     st.code(card.pretty_json(result.body()), language="json", height=640, wrap_lines=True)

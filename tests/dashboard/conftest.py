@@ -14,6 +14,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from app.events import EventStore
+from dashboard import access
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for dash_support, like tests/support.py
 from dash_support import ENTRYPOINT, seed_events  # noqa: E402
@@ -21,7 +22,9 @@ from dash_support import ENTRYPOINT, seed_events  # noqa: E402
 
 @pytest.fixture
 def dashboard_env(monkeypatch, tmp_path, sandbox):
-    """The environment `streamlit run` would get: the sandbox and a fresh data directory."""
+    """The environment `streamlit run` would get: the sandbox and a fresh data directory, viewed
+    from a browser on this machine (AppTest has no real peer, which the gate refuses)."""
+    monkeypatch.setattr(access, "session_peer", lambda: access.Peer("127.0.0.1"))
     monkeypatch.setenv("OGTK_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("ORDERGROOVE_BASE_URL", sandbox.base_url)
     st.cache_data.clear()

@@ -6,6 +6,10 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+import textwrap
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -63,3 +67,52 @@ def seed_events(store: EventStore, now: datetime | None = None) -> int:
 
 def assert_clean(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
+
+
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+def shown(markdown: str) -> str:
+    """What a reader sees of escaped markdown text (backslash escapes resolved, zero-width spaces
+    dropped)."""
+    return _ESCAPED.sub(r"\1", markdown).replace("\u200b", "")
+
+
+def everything_shown(at: AppTest) -> str:
+    """Every value, label and option of every element on the page and in the sidebar, as text."""
+    parts: list[str] = []
+
+    def walk(node) -> None:
+        for attribute in ("value", "label", "options", "body", "placeholder"):
+            try:
+                found = getattr(node, attribute, None)
+            except Exception:  # noqa: BLE001 - some elements compute values lazily
+                continue
+            if found is not None and not callable(found):
+                parts.append(str(found))
+        children = getattr(node, "children", None)
+        for child in (children.values() if isinstance(children, dict) else children or ()):
+            walk(child)
+
+    walk(at._tree)
+    return shown("\n".join(parts))
+
+
+def write_worker_metrics(directory: Path) -> None:
+    """What two gunicorn workers leave behind: multiprocess sample files (written by a child)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    script = textwrap.dedent("""
+        from app import metrics
+        metrics.UPSTREAM_REQUESTS.labels(endpoint="customer", status="200").inc(40)
+        metrics.UPSTREAM_REQUESTS.labels(endpoint="customer", status="429").inc(3)
+        metrics.UPSTREAM_REQUESTS.labels(endpoint="subscriptions", status="200").inc(20)
+        metrics.UPSTREAM_REQUESTS.labels(endpoint="subscriptions", status="503").inc(2)
+        metrics.UPSTREAM_REQUESTS.labels(endpoint="subscriptions", status="timeout").inc(1)
+        for _ in range(4):
+            metrics.UPSTREAM_SECONDS.labels(endpoint="customer").observe(0.05)
+        metrics.CACHE_HITS.labels(kind="customer").inc(30)
+        metrics.CACHE_MISSES.labels(kind="customer").inc(10)
+    """)
+    for _ in range(2):
+        subprocess.run([sys.executable, "-c", script], cwd=ENTRYPOINT.parents[1], check=True,
+                       env={"PROMETHEUS_MULTIPROC_DIR": str(directory), "PATH": "/usr/bin:/bin"})

@@ -8,6 +8,8 @@ import pytest
 
 from dashboard.card import CustomerView, SubscriptionView, age_text, human_date, pretty_json, subscription_views
 
+from dash_support import shown
+
 RESULT = {
     "externalCustomerId": "7781203344", "name": "Dana Reyes",
     "emails": [{"original": "dana.reyes@example.com"}],
@@ -81,4 +83,13 @@ def test_facts_split_in_two_columns():
     from dashboard.card import split_facts
 
     left, right = split_facts(SubscriptionView.from_transaction(RESULT["transactions"][0]).facts)
-    assert left.startswith("**Price:** €24.50 EUR") and "**Updated:** 19 Jan 2025" in right
+    assert shown(left).startswith("**Price:** €24.50 EUR") and "**Updated:** 19 Jan 2025" in shown(right)
+
+
+def test_facts_escape_ordergroove_words():
+    from dashboard.card import split_facts
+
+    tx = {"status": "Canceled", "cancellationReason": "[click](https://evil/x) **now**", "quantity": 1}
+    left, right = split_facts(SubscriptionView.from_transaction(tx).facts)
+    assert "[click](" not in left + right and "**now**" not in left + right
+    assert "**Cancellation reason:** [click](https://evil/x) **now**" in shown(right)

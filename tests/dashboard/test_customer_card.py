@@ -7,7 +7,7 @@ import json
 
 from app.sandbox import KNOWN
 
-from dash_support import assert_clean
+from dash_support import assert_clean, shown
 
 
 def _card(at, query):
@@ -18,7 +18,7 @@ def _card(at, query):
 
 
 def _text(at) -> str:
-    return "\n".join(m.value for m in at.markdown)
+    return shown("\n".join(m.value for m in at.markdown))
 
 
 def test_reference_customer_card(dashboard_env, app_test):
@@ -64,7 +64,7 @@ def test_email_with_several_customers_offers_a_choice(dashboard_env, app_test):
     at = _card(app_test, KNOWN["shared_email"])
     choice = at.radio(key="card_pick")
     assert len(choice.options) == 2
-    assert all("Shared.Household@example.com".lower() in o.lower() for o in choice.options)
+    assert all("Shared.Household@example.com".lower() in shown(o).lower() for o in choice.options)
     first = json.loads(at.code[0].value)["results"][0]["externalCustomerId"]
     assert first == choice.value
     other = next(cid for cid in KNOWN["shared_email_customers"] if cid != first)
@@ -116,3 +116,58 @@ def test_stale_card_says_so_when_ordergroove_fails_after_a_fetch(dashboard_env, 
         at.button(key="card_refresh").click().run()  # refreshing drops the cache: nothing to fall back on
         assert_clean(at)
         assert at.error and not at.code
+
+
+def _markup_tokens(source: str) -> set[str]:
+    """Token types CommonMark makes of ``source`` that would fetch, link or embed something."""
+    from markdown_it import MarkdownIt
+
+    found: set[str] = set()
+
+    def walk(tokens):
+        for token in tokens:
+            if token.type in ("image", "link_open", "html_inline", "html_block", "autolink"):
+                found.add(token.type)
+            walk(token.children or ())
+
+    walk(MarkdownIt("commonmark").parse(source))
+    return found
+
+
+EVIL = "![x](https://evil/pixel)"
+
+
+def _markdown_sources(at) -> list[str]:
+    elements = [*at.markdown, *at.caption, *at.subheader, *at.warning, *at.info, *at.error, *at.success]
+    return [e.value for e in elements] + [o for r in at.radio for o in r.options]
+
+
+def test_ordergroove_text_is_shown_never_rendered_as_markup(dashboard_env, monkeypatch, app_test):
+    from app.sandbox import SandboxServer
+
+    # its own seed: generate() caches data sets per argument, and this one is vandalised
+    with SandboxServer(seed=8808, customers=40) as evil:
+        customer = evil.dataset.customer(KNOWN["reference"])
+        customer["first_name"], customer["last_name"] = "**Dana** :red[loud]", "<img src=https://evil/a>"
+        for product_id in KNOWN["reference_products"]:
+            evil.dataset.product_by_id[product_id]["name"] = EVIL
+            evil.dataset.product_by_id[product_id]["sku"] = "`](https://evil/sku)"
+        monkeypatch.setenv("ORDERGROOVE_BASE_URL", evil.base_url)
+        at = _card(app_test, KNOWN["reference"])
+    sources = _markdown_sources(at)
+    assert not set().union(*map(_markup_tokens, sources))
+    assert not any(":red[" in s or "**Dana**" in s for s in sources)  # no Streamlit directive, no bold
+    text = shown("\n".join(sources))
+    assert EVIL in text and "**Dana** :red[loud] <img src=https://evil/a>" in text
+    assert "`](https://evil/sku)" in text
+
+
+def test_the_url_value_is_shown_never_rendered_as_markup(dashboard_env, app_test):
+    query = "x` ![y](https://evil/q) :material/home: `z"  # closes the code span around it
+    at = app_test
+    at.query_params["customer"] = query  # /?customer=…: the deep link fills the search box
+    at.run()
+    assert_clean(at)
+    warning = at.warning[-1].value
+    assert "No Ordergroove customer with id" in warning
+    assert not _markup_tokens(warning) and query in warning  # inside a code span that holds it whole

@@ -3,15 +3,9 @@ Prometheus files (or the hint that they appear under gunicorn), the cache, recen
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
-
-from dash_support import ERRORS, assert_clean
+from dash_support import ERRORS, assert_clean, write_worker_metrics
 
 PAGE = "app_pages/operations.py"
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _table(at, column):
@@ -24,26 +18,6 @@ def _page(app_test):
     at.switch_page(PAGE).run()
     assert_clean(at)
     return at
-
-
-def write_worker_metrics(directory: Path) -> None:
-    """What two gunicorn workers leave behind: multiprocess sample files (written by a child)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    script = textwrap.dedent("""
-        from app import metrics
-        metrics.UPSTREAM_REQUESTS.labels(endpoint="customer", status="200").inc(40)
-        metrics.UPSTREAM_REQUESTS.labels(endpoint="customer", status="429").inc(3)
-        metrics.UPSTREAM_REQUESTS.labels(endpoint="subscriptions", status="200").inc(20)
-        metrics.UPSTREAM_REQUESTS.labels(endpoint="subscriptions", status="503").inc(2)
-        metrics.UPSTREAM_REQUESTS.labels(endpoint="subscriptions", status="timeout").inc(1)
-        for _ in range(4):
-            metrics.UPSTREAM_SECONDS.labels(endpoint="customer").observe(0.05)
-        metrics.CACHE_HITS.labels(kind="customer").inc(30)
-        metrics.CACHE_MISSES.labels(kind="customer").inc(10)
-    """)
-    for _ in range(2):
-        subprocess.run([sys.executable, "-c", script], cwd=ROOT, check=True,
-                       env={"PROMETHEUS_MULTIPROC_DIR": str(directory), "PATH": "/usr/bin:/bin"})
 
 
 def test_empty_store_and_no_metrics(dashboard_env, app_test):

@@ -150,3 +150,11 @@ def test_action_and_webhook_events_validate_and_normalise():
     assert hook.duration_ms == 0.0 and hook.ts.tzinfo is timezone.utc
     with pytest.raises(ValueError):
         WebhookEvent(outcome="ok")
+
+
+def test_customer_key_counts_email_only_lookups_apart_by_hash():
+    one, two = "a1" * 32, "b2" * 32
+    # both mask to n***@example.net: per-customer rates must not merge them
+    first = LookupEvent(level="BASIC", outcome="unmatched", emails=("n***@example.net",), email_hashes=(one,))
+    second = LookupEvent(level="BASIC", outcome="unmatched", emails=("n***@example.net",), email_hashes=(two,))
+    assert (first.customer_key, second.customer_key) == ("h:" + one, "h:" + two)

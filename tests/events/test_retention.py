@@ -129,3 +129,72 @@ def test_prune_removes_old_actions_and_webhooks_too(store):
     store.record_webhook(WebhookEvent(outcome="applied", ts=OLD))
     assert store.prune(90, now=NOW) == 2
     assert len(store.recent_actions(OLD - timedelta(days=1), NOW + timedelta(days=1))) == 1
+
+
+def _record_while_pruning(path: str, worker: int, threads: int, n: int, start, out) -> None:
+    store = EventStore(path, busy_timeout_ms=1000)
+    results: list[bool] = []
+
+    def record(thread: int) -> None:
+        for i in range(n):
+            results.append(store.record(LookupEvent(
+                level="BASIC", outcome="matched", gladly_customer_id=f"g{i}",
+                correlation_id=f"p{worker}-t{thread}-{i}")))
+
+    start.wait()
+    pool = [threading.Thread(target=record, args=(k,)) for k in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    store.close()
+    out.put(results)
+
+
+def test_recording_while_a_large_backlog_is_pruned_loses_and_doubles_nothing(store):
+    """Three processes with two threads each record while this process prunes 60,000
+    old events. Pruning used to delete 10,000 rows per transaction back to back, so writers
+    waited past their busy timeout and their events were lost."""
+    _backlog(store, 60_000)
+    context = multiprocessing.get_context("fork")
+    start, out = context.Event(), context.Queue()
+    recorders = [context.Process(target=_record_while_pruning, args=(str(store.path), k, 2, 150, start, out))
+                 for k in range(3)]
+    for process in recorders:
+        process.start()
+    pruner = EventStore(store.path)
+    pruned: list[int] = []
+    stop = threading.Event()
+    pruning = threading.Thread(target=lambda: pruned.append(pruner.prune(30, stop=stop)))
+    start.set()
+    pruning.start()
+    results = [out.get(timeout=120) for _ in recorders]
+    for process in recorders:
+        process.join(30)
+    stop.set()  # the recorders are done: the rest of the backlog is not needed to prove anything
+    pruning.join(60)
+    pruner.close()
+    assert [len(r) for r in results] == [300, 300, 300]
+    assert all(all(r) for r in results), "an event could not be recorded while pruning"
+    conn = sqlite3.connect(store.path)
+    try:
+        new, distinct, old = conn.execute(
+            "SELECT COUNT(*) - SUM(correlation_id IS NULL), COUNT(DISTINCT correlation_id), "
+            "SUM(correlation_id IS NULL) FROM lookup_events").fetchone()
+        assert (new, distinct) == (900, 900)
+        assert pruned and pruned[0] > 0 and pruned[0] + old == 60_000
+        assert conn.execute("SELECT SUM(lookups) FROM lookup_hourly").fetchone() == (900 + old,)
+        assert conn.execute("SELECT COUNT(*) FROM lookup_hourly WHERE lookups < 0").fetchone() == (0,)
+    finally:
+        conn.close()
+
+
+def test_services_close_stops_the_pruner_first(services):
+    assert services.retention is not None and services.retention.running  # started at boot
+    _backlog(services.events, 5000)
+    services.retention.stop()
+    services.retention = None
+    worker = services.start_retention()  # now with a backlog to chew on
+    services.close()  # what the test teardown and gunicorn's worker exit do
+    assert not worker.running
+    assert all(owner() is not worker._thread for owner, _ in services.events._connections)

@@ -69,3 +69,32 @@ def test_measure_queries_times_every_query(seeded):
     assert {"summary", "trend_hour", "trend_day", "unmatched_ids", "latency_percentiles",
             "recent_errors", "summary_previous_window"} <= set(timings)
     assert all(0 < seconds < 5 for seconds in timings.values())
+
+
+def test_demo_history_has_reasons_hashes_suggestions_actions_and_webhooks(seeded):
+    window = (NOW - timedelta(days=30), NOW)
+    assert seeded.is_synthetic() is True
+    profiles = seeded.unmatched_profiles(*window, limit=None)
+    assert set(profiles["key_kind"]) == {"gladly_id", "email_hash", "external_id"}
+    assert set(profiles["reason"]) == {"id unknown to Ordergroove", "email not in Ordergroove",
+                                       "several Ordergroove customers share this email",
+                                       "Ordergroove failed"}
+    assert profiles["suggestion"].notna().sum() >= 3
+    assert profiles["lookups"].iloc[0] >= 10  # the long tail of BASIC repeats
+    trend = seeded.unmatched_trend(*window)
+    assert len(trend) == 31 and (trend["profiles"] > 0).sum() >= 29  # a shape on every day
+    assert len(seeded.top_reasons(*window)) == 4
+    conn = sqlite3.connect(seeded.path)
+    hashes, partial = conn.execute(
+        "SELECT COUNT(*) FILTER (WHERE length(email_hashes) >= 64), SUM(partial) FROM lookup_events").fetchone()
+    conn.close()
+    assert hashes > N * 0.2 and 0 < partial < N * 0.01
+    actions = seeded.action_counts(*window, bucket="day")
+    assert actions["count"].sum() > 500 and set(actions.loc[actions["count"] > 0, "outcome"]) == {
+        "done", "invalid", "rejected", "error"}
+    hooks = seeded.webhook_summary(*window)
+    assert hooks.deliveries > 5000 and hooks.signature_failures > 0 and hooks.last_received is not None
+
+
+def test_measure_queries_times_the_unmatched_views(seeded):
+    assert {"unmatched_profiles", "unmatched_trend", "top_reasons"} <= set(measure_queries(seeded, now=NOW))

@@ -1,9 +1,14 @@
-"""ResourceCache: freshness, stale-if-error, 404 memory, invalidation, stampedes, sharing, degradation."""
+"""ResourceCache: freshness, stale-if-error, 404 memory, invalidation, stampedes, sharing, degradation.
+
+Every test that takes ``cache`` (or ``make_backend``) runs twice: on diskcache and on a real
+redis-server (tests/servers.py), proving both backends give the cache the same semantics.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import pickle
 import sqlite3
 import subprocess
 import sys
@@ -15,6 +20,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 
+from app.cache import CacheUnavailable
 from app.deadline import Deadline
 from app.ordergroove.cache import ResourceCache
 from app.ordergroove.errors import NotFound, RateLimited, Unauthorized, Unavailable
@@ -58,10 +64,38 @@ def clock():
 
 
 @pytest.fixture
-def cache(tmp_path, clock):
-    c = ResourceCache(tmp_path / "cache", ttls=TTLS, stale_max_age=3600, negative_ttl=30, clock=clock)
+def cache(make_backend, clock):
+    c = ResourceCache(backend=make_backend(), ttls=TTLS, stale_max_age=3600, negative_ttl=30, clock=clock)
     yield c
     c.close()
+
+
+def raw_entry(cache, key):
+    """What the store holds for ``key``, bytes as written (no decoding by the backend)."""
+    backend = cache.backend
+    if hasattr(backend, "_client"):
+        return backend._client.get(backend._keys + key)
+    import diskcache
+
+    with diskcache.Cache(str(backend.directory)) as raw:
+        return raw.get(backend._key(key))
+
+
+def raw_store(cache, key, value):
+    """Write ``value`` under ``key`` past the backend (what an older release may have left)."""
+    backend = cache.backend
+    if hasattr(backend, "_client"):
+        backend._client.set(backend._keys + key, pickle.dumps(value))
+        return
+    import diskcache
+
+    with diskcache.Cache(str(backend.directory)) as raw:
+        raw.set(backend._key(key), value)
+
+
+def opening(location):
+    """Python source that opens the same store in another process, as another worker would."""
+    return f"from app.cache import open_location; backend = open_location({location!r}, namespace='test')"
 
 
 def sample(name, kind):
@@ -181,7 +215,7 @@ def test_peek_returns_only_fresh_entries(cache, clock):
 
 
 class Spy:
-    """Wraps a diskcache.Cache and records which methods were used."""
+    """Wraps a cache backend and records which methods were used."""
 
     def __init__(self, inner):
         self.inner, self.used = inner, []
@@ -197,7 +231,7 @@ class Spy:
 
 def test_fresh_hit_is_one_read_and_takes_no_lease(cache):
     cache.get_or_fetch("customer", "c1", Upstream("v"), deadline=forever())
-    cache._cache = spy = Spy(cache._cache)
+    cache.backend = spy = Spy(cache.backend)
     cache.get_or_fetch("customer", "c1", Upstream(AssertionError("must not fetch")), deadline=forever())
     assert spy.used == ["get"]
 
@@ -228,7 +262,7 @@ def test_stampede_of_threads_makes_one_upstream_call(cache):
 def test_waiter_serves_stale_when_the_lease_holder_outlasts_its_deadline(cache, clock):
     cache.get_or_fetch("orders", "s1", Upstream("old"), deadline=forever())
     clock.now += 600
-    cache._cache.add("lock:orders:s1", "someone-else", expire=30)
+    cache.backend.add("lock:orders:s1", "someone-else", expire=30)
 
     def client_call():  # what the real client does with an expired deadline
         raise Unavailable("deadline reached")
@@ -240,7 +274,7 @@ def test_waiter_serves_stale_when_the_lease_holder_outlasts_its_deadline(cache, 
 
 
 def test_waiter_fetches_itself_when_an_abandoned_lease_expires(cache):
-    cache._cache.add("lock:customer:c9", "crashed-worker", expire=0.3)
+    cache.backend.add("lock:customer:c9", "crashed-worker", expire=0.3)
     fetch = Upstream("mine")
     result = cache.get_or_fetch("customer", "c9", fetch, deadline=Deadline(5))
     assert result.value == "mine" and fetch.calls == 1
@@ -251,12 +285,12 @@ def _run_python(code: str, cwd: Path) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True)
 
 
-def test_cache_is_shared_between_processes(tmp_path):
-    directory = tmp_path / "shared"
+def test_cache_is_shared_between_processes(backend_location, make_backend):
     writer = _run_python(f"""
         from app.deadline import Deadline
         from app.ordergroove.cache import ResourceCache
-        c = ResourceCache({str(directory)!r}, ttls={{"customer": 90}})
+        {opening(backend_location)}
+        c = ResourceCache(backend=backend, ttls={{"customer": 90}})
         r = c.get_or_fetch("customer", "c1", lambda: {{"merchant_user_id": "c1"}}, deadline=Deadline(5),
                            customer_id="c1")
         print(r.hit)
@@ -264,20 +298,20 @@ def test_cache_is_shared_between_processes(tmp_path):
     out, err = writer.communicate(timeout=30)
     assert writer.returncode == 0, err
     assert out.strip() == "False"
-    reader = ResourceCache(directory, ttls={"customer": 90})
+    reader = ResourceCache(backend=make_backend(), ttls={"customer": 90})
     fetch = Upstream(AssertionError("must not be called"))
     result = reader.get_or_fetch("customer", "c1", fetch, deadline=Deadline(5))
     assert result.hit and result.value == {"merchant_user_id": "c1"} and fetch.calls == 0
     reader.close()
 
 
-def test_stampede_across_processes_waits_for_the_other_process(tmp_path):
-    directory = tmp_path / "shared"
+def test_stampede_across_processes_waits_for_the_other_process(backend_location, make_backend):
     other = _run_python(f"""
         import sys, time
         from app.deadline import Deadline
         from app.ordergroove.cache import ResourceCache
-        c = ResourceCache({str(directory)!r}, ttls={{"customer": 90}})
+        {opening(backend_location)}
+        c = ResourceCache(backend=backend, ttls={{"customer": 90}})
         def fetch():
             print("fetching", flush=True)
             time.sleep(0.5)
@@ -287,7 +321,7 @@ def test_stampede_across_processes_waits_for_the_other_process(tmp_path):
     """, REPO)
     try:
         assert other.stdout.readline().strip() == "fetching"
-        local = ResourceCache(directory, ttls={"customer": 90})
+        local = ResourceCache(backend=make_backend(), ttls={"customer": 90})
         fetch = Upstream(AssertionError("must not be called"))
         result = local.get_or_fetch("customer", "c1", fetch, deadline=Deadline(10))
         assert result.value == "from-the-other-process" and fetch.calls == 0
@@ -298,7 +332,12 @@ def test_stampede_across_processes_waits_for_the_other_process(tmp_path):
 
 
 class Broken:
-    """A diskcache stand-in whose disk is full."""
+    """A backend stand-in whose store fails on every call (a full disk)."""
+
+    shared = False
+
+    def describe(self):
+        return "broken store"
 
     def __getattr__(self, name):
         def fail(*args, **kwargs):
@@ -310,7 +349,7 @@ class Broken:
 
 
 def test_broken_cache_degrades_to_upstream_and_warns_once(cache, caplog):
-    cache._cache = Broken()
+    cache.backend = Broken()
     fetch = Upstream("live")
     with caplog.at_level(logging.WARNING, logger="app.ordergroove.cache"):
         for _ in range(3):
@@ -326,12 +365,12 @@ def test_broken_cache_degrades_to_upstream_and_warns_once(cache, caplog):
 def test_unusable_directory_degrades_and_check_fails(tmp_path, caplog):
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("x")
+    broken = ResourceCache(blocker / "cache", ttls=TTLS)
     with caplog.at_level(logging.WARNING, logger="app.ordergroove.cache"):
-        broken = ResourceCache(blocker / "cache", ttls=TTLS)
+        assert broken.get_or_fetch("customer", "c1", Upstream("live"), deadline=forever()).value == "live"
     assert "unusable" in caplog.text
-    assert broken.get_or_fetch("customer", "c1", Upstream("live"), deadline=forever()).value == "live"
     assert broken.volume() == 0
-    with pytest.raises(OSError):
+    with pytest.raises(CacheUnavailable):
         broken.check()
 
 
@@ -347,7 +386,8 @@ def test_from_settings_uses_the_configured_ttls_and_directory(tmp_path):
     settings = Settings.from_env({"ORDERGROOVE_BASE_URL": "http://127.0.0.1:8700", "OGTK_DATA_DIR": str(tmp_path),
                                   "OGTK_CACHE_TTL_PRODUCT_S": "5", "OGTK_CACHE_NEGATIVE_TTL_S": "7"})
     c = ResourceCache.from_settings(settings)
-    assert c.directory == tmp_path / "cache" and c.directory.is_dir()
+    c.check()
+    assert c.directory == tmp_path / "cache" and c.directory.is_dir() and not c.shared
     assert c.ttls["product"] == 5 and c.ttls["customer"] == 90 and c.negative_ttl == 7
     assert c.stale_max_age == 24 * 3600
     c.close()
@@ -385,13 +425,13 @@ def test_entries_are_namespaced_by_base_url_and_key_identity(tmp_path):
 def test_values_are_stored_as_json_text_not_pickles(cache):
     cache.get_or_fetch("subscriptions", "c1", Upstream([{"public_id": "s1", "live": "True"}]), deadline=forever())
     cache.add("dedup:e1", {"at": 1.5}, expire=60)
-    raw = cache._cache.get("subscriptions:c1")
-    assert isinstance(raw, str) and json.loads(raw)[2] == [{"public_id": "s1", "live": "True"}]
-    assert json.loads(cache._cache.get("state:dedup:e1")) == {"at": 1.5}
+    raw = raw_entry(cache, "subscriptions:c1")
+    assert isinstance(raw, bytes) and json.loads(raw)[2] == [{"public_id": "s1", "live": "True"}]
+    assert json.loads(raw_entry(cache, "state:dedup:e1")) == {"at": 1.5}
 
 
 def test_an_old_pickled_entry_reads_as_a_miss(cache):
-    cache._cache.set("customer:c1", ("ok", 1.0, {"merchant_user_id": "c1"}))
+    raw_store(cache, "customer:c1", ("ok", 1.0, {"merchant_user_id": "c1"}))
     fetch = Upstream({"merchant_user_id": "c1", "new": True})
     assert cache.get_or_fetch("customer", "c1", fetch, deadline=forever()).value["new"] and fetch.calls == 1
 
@@ -418,11 +458,11 @@ def test_add_expires(cache):
     assert cache.add("short", 2, expire=60)
 
 
-def test_add_is_one_winner_across_processes(tmp_path):
-    directory = tmp_path / "shared"
+def test_add_is_one_winner_across_processes(backend_location):
     code = f"""
         from app.ordergroove.cache import ResourceCache
-        c = ResourceCache({str(directory)!r}, ttls={{}})
+        {opening(backend_location)}
+        c = ResourceCache(backend=backend, ttls={{}})
         print(sum(c.add(f"lock:{{i}}", "me", expire=60) for i in range(50)))
     """
     procs = [_run_python(code, REPO) for _ in range(3)]
@@ -431,7 +471,7 @@ def test_add_is_one_winner_across_processes(tmp_path):
 
 
 def test_add_goes_ahead_when_the_cache_is_unusable(cache):
-    cache._cache = Broken()
+    cache.backend = Broken()
     assert cache.add("k", 1, expire=60) is True and cache.get("k") is None and cache.delete("k") is False
 
 
@@ -460,7 +500,7 @@ def _leader_in_flight(cache, kind, key, release: threading.Event, outcome):
     return thread
 
 
-def test_waiter_with_a_stale_copy_answers_from_it_when_the_leader_fails(tmp_path, clock):
+def test_waiter_with_a_stale_copy_answers_from_it_when_the_leader_fails(make_backend, clock):
     polling, all_waiting = set(), threading.Event()
 
     def sleep(seconds):  # the cache's poll sleep: tells the test who is waiting
@@ -469,7 +509,8 @@ def test_waiter_with_a_stale_copy_answers_from_it_when_the_leader_fails(tmp_path
             all_waiting.set()
         time.sleep(seconds)
 
-    cache = ResourceCache(tmp_path / "c", ttls=TTLS, stale_max_age=3600, clock=clock, sleep=sleep, stale_wait_s=30)
+    cache = ResourceCache(backend=make_backend(), ttls=TTLS, stale_max_age=3600, clock=clock, sleep=sleep,
+                          stale_wait_s=30)
     cache.get_or_fetch("orders", "c1", Upstream("old"), deadline=forever())
     clock.now += 600
     release = threading.Event()
@@ -489,8 +530,8 @@ def test_waiter_with_a_stale_copy_answers_from_it_when_the_leader_fails(tmp_path
     cache.close()
 
 
-def test_waiter_with_a_stale_copy_does_not_wait_out_a_slow_leader(tmp_path, clock):
-    cache = ResourceCache(tmp_path / "c", ttls=TTLS, stale_max_age=3600, clock=clock, stale_wait_s=0.05)
+def test_waiter_with_a_stale_copy_does_not_wait_out_a_slow_leader(make_backend, clock):
+    cache = ResourceCache(backend=make_backend(), ttls=TTLS, stale_max_age=3600, clock=clock, stale_wait_s=0.05)
     cache.get_or_fetch("orders", "c1", Upstream("old"), deadline=forever())
     clock.now += 600
     release = threading.Event()

@@ -1,0 +1,109 @@
+"""The shared-cache interface every backend implements, and the value format they all store.
+
+A backend is a key-value store with expiry shared by every worker (and, for Redis, every
+instance): ``get``/``set``/``delete``, ``add`` (set only if absent: the primitive behind locks and
+de-duplication), ``delete_if`` (compare-and-delete: release only a lock still ours), groups
+(every key of one customer dropped at once; ``link`` adds a key to further groups), ``clear``, ``volume``, ``check`` and ``close``.
+All keys and groups live under the backend's namespace (CONTRACT section 2): two namespaces
+sharing one directory or Redis database never see, invalidate or clear each other's entries.
+
+Values are JSON (compact, no pickles): an entry written by one release reads back in the next,
+and a Redis database can be inspected with ``redis-cli``. Backends raise :class:`CacheUnavailable`
+when their store fails; callers decide how to degrade.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from abc import ABC, abstractmethod
+from typing import Any
+
+_PROBE_KEY = "__probe__"
+#: one clock for expiry everywhere: seconds, fractions allowed
+Seconds = float
+
+
+class CacheUnavailable(RuntimeError):
+    """The cache's store (disk or server) failed; the message says which and why."""
+
+
+def encode(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def decode(raw: Any) -> Any:
+    """The stored value; anything that is not JSON (an entry pickled by an older release, a
+    foreign key) reads as absent, never as an error."""
+    if not isinstance(raw, (bytes, str)):
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+class CacheBackend(ABC):
+    """A namespaced key-value store with expiry, shared across threads and processes.
+
+    >>> backend = open_backend(settings)  # doctest: +SKIP  (see app.cache.open_backend)
+    >>> backend.add("lock:customer:42", "me", expire=5), backend.add("lock:customer:42", "you", expire=5)
+    (True, False)
+    """
+
+    #: True when other instances share this store: its failure is theirs too, so it is reported
+    #: rather than failing this instance's readiness (CONTRACT section 3)
+    shared: bool = False
+    namespace: str = ""
+
+    @abstractmethod
+    def get(self, key: str) -> Any:
+        """The value, or ``None`` when absent or expired."""
+
+    @abstractmethod
+    def set(self, key: str, value: Any, *, expire: Seconds, group: str | None = None) -> None:
+        """Store ``value`` for ``expire`` seconds; ``group`` ties it to :meth:`invalidate_group`."""
+
+    @abstractmethod
+    def add(self, key: str, value: Any, *, expire: Seconds, group: str | None = None) -> bool:
+        """Store only when absent (or expired); True for exactly one of concurrent callers."""
+
+    @abstractmethod
+    def delete(self, key: str) -> bool:
+        """Remove ``key``; True when it existed."""
+
+    @abstractmethod
+    def delete_if(self, key: str, expected: Any) -> bool:
+        """Remove ``key`` only while it still holds ``expected`` (atomically); True when removed."""
+
+    @abstractmethod
+    def link(self, group: str, key: str, *, expire: Seconds) -> None:
+        """Make :meth:`invalidate_group` of ``group`` remove ``key`` too (a key found through
+        several customers, such as an email search), for at least ``expire`` seconds."""
+
+    @abstractmethod
+    def invalidate_group(self, group: str) -> int:
+        """Remove every key stored with or linked to ``group``; the number removed."""
+
+    @abstractmethod
+    def clear(self) -> int:
+        """Remove every key of this namespace (and no other); the number removed."""
+
+    @abstractmethod
+    def volume(self) -> int:
+        """Bytes the store holds (for the dashboard and metrics)."""
+
+    def check(self) -> None:
+        """Write and read back a probe; raise :class:`CacheUnavailable` with the reason if that fails."""
+        probe = uuid.uuid4().hex
+        self.set(_PROBE_KEY, probe, expire=60)
+        if self.get(_PROBE_KEY) != probe:
+            raise CacheUnavailable(f"{self.describe()} did not read back what was written")
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release files or connections; the backend may be used again afterwards (it reopens)."""
+
+    def describe(self) -> str:
+        """Where the store is, without secrets (for logs and /readyz)."""
+        return type(self).__name__

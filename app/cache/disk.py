@@ -1,0 +1,134 @@
+"""The default backend: one ``diskcache.Cache`` (SQLite + files) under ``OGTK_DATA_DIR/cache``.
+
+Shared by every worker of one instance (and the dashboard) through the file system; diskcache's
+transactions make ``add`` and ``delete_if`` atomic across processes, and its tag index gives
+groups (each key has one tag; further groups of a key are a JSON list of linked keys). Values are
+stored as JSON bytes, never pickles. Keys are prefixed with the namespace, so ``clear`` walks
+the keys and removes only this namespace's.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import diskcache
+
+from .base import CacheBackend, CacheUnavailable, Seconds, decode, encode
+
+#: diskcache rounds nothing, but 0 or a negative expiry would store an already-dead entry
+_MIN_EXPIRE_S = 0.001
+
+
+class DiskBackend(CacheBackend):
+    """diskcache under ``directory``; safe across threads and processes of one machine.
+
+    >>> cache = DiskBackend("/tmp/ogtk-cache", namespace="sandbox")
+    >>> cache.set("customer:42", {"merchant_user_id": "42"}, expire=90, group="customer:42")
+    """
+
+    shared = False
+
+    def __init__(self, directory: str | os.PathLike, *, namespace: str = "default",
+                 size_limit: int = 1 << 30, sqlite_timeout: float = 1.0):
+        if not namespace:
+            raise ValueError("a cache namespace must not be empty")
+        self.directory = Path(directory)
+        self.namespace = namespace
+        self.size_limit = int(size_limit)
+        self._sqlite_timeout = sqlite_timeout
+        self._prefix = namespace + ":"
+        self._cache: diskcache.Cache | None = None
+
+    def describe(self) -> str:
+        return f"disk cache at {self.directory}"
+
+    def _store(self) -> diskcache.Cache:
+        if self._cache is None:
+            try:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                self._cache = diskcache.Cache(str(self.directory), timeout=self._sqlite_timeout,
+                                              size_limit=self.size_limit, tag_index=True,
+                                              eviction_policy="least-recently-stored")
+            except Exception as exc:
+                raise CacheUnavailable(f"{self.describe()} cannot be opened: {type(exc).__name__}: {exc}") from exc
+        return self._cache
+
+    def _key(self, key: str) -> str:
+        return self._prefix + "k:" + key
+
+    def _links(self, group: str) -> str:
+        return self._prefix + "l:" + group
+
+    def _tag(self, group: str | None) -> str | None:
+        return None if group is None else self._prefix + "group:" + group
+
+    def _run(self, operation, *args, **kwargs):
+        """One diskcache call; any failure (full disk, locked or corrupt database) becomes CacheUnavailable."""
+        try:
+            return operation(self._store(), *args, **kwargs)
+        except CacheUnavailable:
+            raise
+        except Exception as exc:
+            raise CacheUnavailable(f"{self.describe()} failed: {type(exc).__name__}: {exc}") from exc
+
+    def get(self, key: str) -> Any:
+        return decode(self._run(lambda c: c.get(self._key(key))))
+
+    def set(self, key: str, value: Any, *, expire: Seconds, group: str | None = None) -> None:
+        self._run(lambda c: c.set(self._key(key), encode(value), expire=max(_MIN_EXPIRE_S, expire),
+                                  tag=self._tag(group)))
+
+    def add(self, key: str, value: Any, *, expire: Seconds, group: str | None = None) -> bool:
+        return bool(self._run(lambda c: c.add(self._key(key), encode(value), expire=max(_MIN_EXPIRE_S, expire),
+                                              tag=self._tag(group))))
+
+    def delete(self, key: str) -> bool:
+        return bool(self._run(lambda c: c.delete(self._key(key))))
+
+    def delete_if(self, key: str, expected: Any) -> bool:
+        def compare_and_delete(cache: diskcache.Cache) -> bool:
+            with cache.transact():
+                if decode(cache.get(self._key(key))) == expected:
+                    return bool(cache.delete(self._key(key)))
+            return False
+
+        return self._run(compare_and_delete)
+
+    def link(self, group: str, key: str, *, expire: Seconds) -> None:
+        def append(cache: diskcache.Cache) -> None:
+            with cache.transact():
+                members = decode(cache.get(self._links(group))) or []
+                if key not in members:
+                    members.append(key)
+                cache.set(self._links(group), encode(members), expire=max(_MIN_EXPIRE_S, expire))
+
+        self._run(append)
+
+    def invalidate_group(self, group: str) -> int:
+        def invalidate(cache: diskcache.Cache) -> int:
+            with cache.transact():
+                linked = decode(cache.pop(self._links(group))) or []
+                removed = sum(1 for key in linked if cache.delete(self._key(key)))
+            return removed + int(cache.evict(self._tag(group)))
+
+        return int(self._run(invalidate))
+
+    def clear(self) -> int:
+        def clear_namespace(cache: diskcache.Cache) -> int:
+            mine = [key for key in cache.iterkeys() if isinstance(key, str) and key.startswith(self._prefix)]
+            return sum(1 for key in mine if cache.delete(key))
+
+        return int(self._run(clear_namespace))
+
+    def volume(self) -> int:
+        return int(self._run(lambda c: c.volume()))
+
+    def close(self) -> None:
+        if self._cache is not None:
+            try:
+                self._cache.close()
+            except Exception:  # closing a broken store must not raise during shutdown
+                pass
+            self._cache = None

@@ -1,0 +1,77 @@
+"""Losing Redis degrades like a full data disk (CONTRACT section 10): lookups are answered
+straight from Ordergroove, never a 500; /readyz stays 200 and reports the cache failing; when
+Redis is back the instance serves from the cache again without a restart."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from app.sandbox import KNOWN
+
+from support import LOOKUP_PATH, detailed, signed
+
+
+def _upstream_calls(sandbox) -> int:
+    return sandbox.stats()["requests"]
+
+
+def _poll(condition, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.05)
+
+
+def test_redis_stopped_mid_load_then_back(make_app, sandbox, redis_server, redis_url):
+    app = make_app(OGTK_CACHE_URL=redis_url, OGTK_CACHE_TIMEOUT_S="1")
+    client = app.test_client()
+    lookups = [detailed(customer) for customer in (KNOWN["reference"], KNOWN["bench"], KNOWN["quirks"])]
+
+    def lookup(payload):
+        body, headers = signed(payload)
+        return client.post(LOOKUP_PATH, data=body, headers=headers)
+
+    assert all(lookup(p).status_code == 200 for p in lookups)  # warm in Redis
+    before = _upstream_calls(sandbox)
+    assert lookup(lookups[0]).status_code == 200 and _upstream_calls(sandbox) == before  # served from Redis
+
+    statuses: list[int] = []
+    stop = threading.Event()
+
+    def load():
+        n = 0
+        while not stop.is_set():
+            statuses.append(lookup(lookups[n % len(lookups)]).status_code)
+            n += 1
+
+    workers = [threading.Thread(target=load) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    try:
+        _poll(lambda: len(statuses) >= 6)
+        redis_server.stop()
+        served_during_outage = len(statuses)
+        _poll(lambda: len(statuses) >= served_during_outage + 12)
+        ready = client.get("/readyz")
+        assert ready.status_code == 200
+        assert ready.json["checks"]["cache"].startswith("failing")
+        assert "cache" not in str(ready.json.get("reasons", ""))
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join(30)
+    assert set(statuses) == {200}, f"answers during the outage: {sorted(set(statuses))}"
+    outage = _upstream_calls(sandbox)
+    assert outage > before, "during the outage lookups must go to Ordergroove"
+
+    redis_server.start()
+
+    def cached_again() -> bool:  # one lookup fills the fresh Redis, the next must not go upstream
+        lookup(lookups[0])
+        calls = _upstream_calls(sandbox)
+        return lookup(lookups[0]).status_code == 200 and _upstream_calls(sandbox) == calls
+
+    _poll(cached_again)
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json["checks"]["cache"] == "ok"
