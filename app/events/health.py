@@ -376,6 +376,17 @@ class LinkHealthQueries:
                 [*params, offset])[0][0])
         return LatencyPercentiles(count, *values)
 
+    def latency_bands(self, start: datetime, end: datetime, level: str | None = None, *,
+                      edges_ms=(5, 10, 25, 50, 100, 250, 500, 1000, 2000, 4000)) -> list[int]:
+        """Lookups per latency band: ``[< edges[0], edges[0]–edges[1], …, ≥ edges[-1]]``."""
+        where, params = _window(start, end, level)
+        cases = " ".join(f"WHEN duration_ms < {float(edge)!r} THEN {i}" for i, edge in enumerate(edges_ms))
+        rows = self._read(
+            f"SELECT CASE {cases} ELSE {len(edges_ms)} END AS band, COUNT(*) FROM lookup_events "
+            f"INDEXED BY ix_events_hour WHERE {where} GROUP BY band", params)
+        counts = dict(rows)
+        return [int(counts.get(band, 0)) for band in range(len(edges_ms) + 1)]
+
     def recent_errors(self, limit: int = 50, *, start: datetime | None = None,
                       end: datetime | None = None) -> "pd.DataFrame":
         """The latest ``error`` lookups, newest first."""

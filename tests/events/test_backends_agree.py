@@ -97,6 +97,7 @@ def _queries():
             yield f"latency: {at}", lambda s, a=start, b=end, l=level: s.latency_percentiles(a, b, l)
             yield f"unmatched profiles: {at}", lambda s, a=start, b=end, l=level: s.unmatched_profiles(a, b, l)
             yield f"top reasons: {at}", lambda s, a=start, b=end, l=level: s.top_reasons(a, b, l)
+            yield f"latency bands: {at}", lambda s, a=start, b=end, l=level: s.latency_bands(a, b, l)
             for bucket in ("hour", "day"):
                 yield f"trend by {bucket}: {at}", lambda s, a=start, b=end, l=level, k=bucket: s.trend(a, b, k, l)
                 yield (f"unmatched trend by {bucket}: {at}",

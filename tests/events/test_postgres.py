@@ -179,3 +179,33 @@ def test_server_stopped_mid_load_recording_never_fails_and_recovers_by_itself(po
     store.record(_lookup(999))
     assert store.flush() and store.count() == stored + 1
     store.close()
+
+
+_WORKER = r"""
+import json, os, sys
+from app import create_app
+from app.events import LookupEvent
+app = create_app()
+events = app.extensions["ogtk"].events
+events.record(LookupEvent.create(level="BASIC", outcome="matched"))
+events.flush()
+print(json.dumps({"store": type(events).__name__, "count": events.count(),
+                  "loaded": sorted(m for m in ("pandas", "numpy", "sqlalchemy", "streamlit", "psycopg")
+                                   if m in sys.modules)}))
+"""
+
+
+def test_an_api_worker_on_postgres_loads_psycopg_but_no_sqlalchemy_or_pandas(postgres_url, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from app.processes import ROOT, clean_env
+
+    env = clean_env({"OGTK_DATA_DIR": tmp_path, "ORDERGROOVE_BASE_URL": "http://127.0.0.1:9",
+                     "OGTK_ALLOW_UNAUTHENTICATED": "1", "OGTK_EVENTS_URL": postgres_url})
+    done = subprocess.run([sys.executable, "-c", _WORKER], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    assert answer == {"store": "PostgresEventStore", "count": 1, "loaded": ["psycopg"]}
