@@ -1,13 +1,16 @@
-"""Operator commands: ``flask --app app lookup`` and ``flask --app app sign-request``.
+"""Operator commands: ``flask --app app lookup``, ``sign-request`` and ``action cancel|skip``.
 
 ``lookup`` prints exactly the JSON Gladly would receive for a customer (same service, same
 serialisation as the endpoint). ``sign-request`` prints a ready-to-run ``curl`` command signed
-like Gladly signs, so a deployment can be tested by hand.
+like Gladly signs, so a deployment can be tested by hand. ``action`` cancels a subscription or
+skips its next order through the very code path of a Gladly submit (same checks, same
+de-duplication, same event, recorded with source ``cli``).
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import shlex
 import sys
 from urllib.parse import urlsplit
@@ -103,6 +106,51 @@ def prune_events_command() -> None:
     click.echo(f"removed {removed} events older than {services.settings.event_retention_days} days")
 
 
+@click.group("action")
+def action_group() -> None:
+    """Cancel a subscription or skip its next order, as a Gladly Action would."""
+
+
+def _run_action(action: str, subscription_id: str, order_id: str | None, body: dict) -> None:
+    services = get_services()
+    if not services.actions.is_enabled(action):
+        click.echo(f"the {action} action is not enabled; add it to OGTK_ACTIONS", err=True)
+        sys.exit(2)
+    answer = services.actions.submit(action, subscription_id, order_id, body, source="cli")
+    click.echo(json.dumps(answer.body, ensure_ascii=False))
+    click.echo(f"# status={answer.status} outcome={answer.outcome} detail={answer.code}", err=True)
+    sys.exit({200: 0, 400: 2}.get(answer.status, 1))
+
+
+@action_group.command("cancel")
+@with_appcontext
+@click.argument("subscription_id")
+@click.option("--reason", default=None, help="a cancel reason code from OGTK_CANCEL_REASONS")
+@click.option("--details", default=None, help="free text (at most 200 characters, no |)")
+def action_cancel_command(subscription_id: str, reason: str | None, details: str | None) -> None:
+    """Cancel SUBSCRIPTION_ID in Ordergroove."""
+    _run_action("cancel", subscription_id, None, {"cancelReasonCode": reason, "cancelReasonDetails": details})
+
+
+@action_group.command("skip")
+@with_appcontext
+@click.argument("subscription_id")
+@click.option("--order", "order_id", default=None,
+              help="the upcoming order to skip (default: the one Ordergroove lists now)")
+def action_skip_command(subscription_id: str, order_id: str | None) -> None:
+    """Skip the next order of SUBSCRIPTION_ID."""
+    if order_id is None:
+        try:
+            order_id = get_services().actions.upcoming_order_id(subscription_id)
+        except OrdergrooveError as exc:
+            click.echo(f"Ordergroove failed while finding the upcoming order: {exc}", err=True)
+            sys.exit(3)
+        if order_id is None:
+            click.echo(f"subscription {subscription_id} has no upcoming order to skip", err=True)
+            sys.exit(1)
+    _run_action("skip", subscription_id, order_id, {"confirm": True})
+
+
 def init_app(app: Flask) -> None:
-    for command in (lookup_command, sign_request_command, prune_events_command):
+    for command in (lookup_command, sign_request_command, prune_events_command, action_group):
         app.cli.add_command(command)

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from .processes import ROOT, ApiProcess, ManagedProcess, SandboxProcess, clean_env
 from .settings import SANDBOX_DEFAULT_API_KEY
-from .simulate import GladlyClient, demo_plan, fetch_sandbox_customers, new_signing_key
+from .sandbox import KNOWN
+from .simulate import GladlyClient, demo_plan, fetch_sandbox_customers, new_signing_key, send_actions
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     signing_key = os.environ.get("GLADLY_SIGNING_KEY") or new_signing_key()
     sandbox = SandboxProcess(log_path=None, latency_ms=args.latency_ms, port=args.sandbox_port)
     api = ApiProcess(sandbox_url=sandbox.base_url, data_dir=Path(args.data_dir), signing_key=signing_key,
-                     log_path=None, port=args.api_port, env={"OGTK_LOG_LEVEL": "info"})
+                     log_path=None, port=args.api_port,
+                     env={"OGTK_LOG_LEVEL": "info", "OGTK_ACTIONS": "cancel,skip"})
     dashboard = ManagedProcess(
         [sys.executable, "-m", "streamlit", "run", "dashboard/streamlit_app.py", "--server.port",
          str(args.dashboard_port), "--server.address", "127.0.0.1"], log_path=None, name="the dashboard",
@@ -106,6 +108,13 @@ def send_burst(lookup_url: str, signing_key: str, sandbox_url: str, size: int) -
                 print(f"[demo]   {done}/{len(plan)} answered", flush=True)
     took = time.perf_counter() - started
     print(f"[demo] burst done in {took:.1f}s; answers by status: {dict(sorted(statuses.items()))}", flush=True)
+    # a few agents press action buttons too, on background customers (not the documented ones)
+    fixtures = {str(v) for v in KNOWN.values() if isinstance(v, str)}
+    ids = [str(c["merchant_user_id"]) for c in customers if str(c.get("merchant_user_id")) not in fixtures]
+    cards, actions = send_actions(gladly, ids[len(ids) // 2:])
+    by_status = collections.Counter(a.status for a in actions)
+    print(f"[demo] {len(actions)} action forms and submits after {cards} card lookups; "
+          f"answers by status: {dict(sorted(by_status.items()))}", flush=True)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Iterable
 
 from .deadline import Deadline
 from .gladly.presenter import present_basic, present_detailed
@@ -51,8 +51,9 @@ class LookupService:
     >>> service.lookup(request, deadline=Deadline(4.0), stats=FetchStats()).outcome
     """
 
-    def __init__(self, fetcher: ProfileFetcher):
+    def __init__(self, fetcher: ProfileFetcher, *, actions: Iterable[str] = ()):
         self.fetcher = fetcher
+        self.actions = frozenset(actions)  # the Gladly Actions DETAILED cards declare (OGTK_ACTIONS)
 
     def lookup(self, request: LookupRequest, *, deadline: Deadline, stats: FetchStats) -> LookupResult:
         """Raises an ``OrdergrooveError`` only when Ordergroove failed and nothing was cached."""
@@ -101,7 +102,7 @@ class LookupService:
             return LookupResult(UNMATCHED, stale=bool(stats.stale))
         return LookupResult(
             MATCHED,
-            [present_detailed(profile)],
+            [present_detailed(profile, actions=self.actions)],
             matched_customer_id=profile.customer.merchant_user_id,
             stale=profile.stale or bool(stats.stale),
             fetched_at=profile.fetched_at,

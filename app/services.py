@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 
 from flask import Flask, current_app
 
+from .actions import ActionService
 from .events import EventStore, RetentionWorker, open_event_store
 from .gladly.auth import Authenticator
 from .lookup import LookupService
@@ -50,13 +52,18 @@ class Services:
         services = cls(
             settings=settings,
             fetcher=fetcher,
-            lookups=LookupService(fetcher),
+            lookups=LookupService(fetcher, actions=settings.actions),
             events=events,
             authenticator=Authenticator.from_settings(settings),
             readiness=ReadinessChecker(settings.data_dir, cache=fetcher.cache, events=events, client=fetcher.client),
         )
         services.start_retention()
         return services
+
+    @cached_property
+    def actions(self) -> ActionService:
+        """The Gladly Actions of section 8 (forms, submits), over the same client, cache and events."""
+        return ActionService.from_services(self)
 
     def start_retention(self) -> RetentionWorker:
         """Drop events past the retention period in a background thread, off the request path:

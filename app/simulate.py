@@ -45,20 +45,39 @@ class GladlyClient:
         self.timeout = timeout  # Gladly's own hard cut-off
         self.session = session or requests.Session()
 
-    def headers_for(self, body: bytes) -> dict[str, str]:
-        headers = {"Accept": "application/json", "Content-Type": "application/json",
-                   "User-Agent": "Go-http-client/1.1"}
+    def headers_for(self, body: bytes, *, method: str = "POST", path: str | None = None) -> dict[str, str]:
+        headers = {"Accept": "application/json", "User-Agent": "Go-http-client/1.1"}
+        if method == "POST":
+            headers["Content-Type"] = "application/json"
         if self.basic_auth:
             headers["Authorization"] = "Basic " + base64.b64encode(self.basic_auth.encode()).decode()
             headers["WWW-Authenticate"] = 'Basic realm="ogtk"'
         if self.signing_key:
-            return sign_headers(self.signing_key, method="POST", path=self.path, body=body, headers=headers)
+            signed = None if method == "POST" else sorted(
+                {"accept", "gladly-correlation-id", "gladly-time", "x-b3-traceid"}
+                | ({"authorization", "www-authenticate"} if self.basic_auth else set()))
+            headers = sign_headers(self.signing_key, method=method, path=path or self.path, body=body,
+                                   headers=headers, signed=signed)
+            if method != "POST":
+                headers.pop("Content-Type", None)
         return headers
+
+    def action(self, form_url: str, submit: dict | None = None) -> Answer:
+        """A Gladly Action as Gladly sends it: ``GET`` of the form (``submit`` None) or ``POST``
+        of the submit, to ``form_url`` resolved against the lookup URL's host, signed over its path."""
+        parts = urlsplit(self.url)
+        url = f"{parts.scheme}://{parts.netloc}{form_url}"
+        method = "GET" if submit is None else "POST"
+        body = b"" if submit is None else encode_body(submit)
+        return self._send(method, url, body, self.headers_for(body, method=method, path=urlsplit(url).path))
 
     def lookup(self, payload: dict) -> Answer:
         body = encode_body(payload)
+        return self._send("POST", self.url, body, self.headers_for(body))
+
+    def _send(self, method: str, url: str, body: bytes, headers: dict[str, str]) -> Answer:
         started = time.perf_counter()
-        response = self.session.post(self.url, data=body, headers=self.headers_for(body), timeout=self.timeout)
+        response = self.session.request(method, url, data=body or None, headers=headers, timeout=self.timeout)
         try:
             parsed = response.json()
         except ValueError:
@@ -126,3 +145,42 @@ def _detailed(gid: str, customer_id: str | None, emails: list[str]) -> dict:
 
 def new_signing_key() -> str:
     return secrets.token_urlsafe(24)
+
+
+#: what the demo's agents submit, in order, for the actions they find on cards: a cancel with a
+#: reason and details, a bare cancel, a wrong reason code (400), a skip sent twice (the second gets
+#: the first's answer), a skip without the tick (400)
+ACTION_SUBMITS = (
+    ("Cancel subscription", [{"cancelReasonCode": "2", "cancelReasonDetails": "Has plenty left"}]),
+    ("Cancel subscription", [{}]),
+    ("Cancel subscription", [{"cancelReasonCode": "99"}]),
+    ("Skip next order", [{"confirm": True}, {"confirm": True}]),
+    ("Skip next order", [{"confirm": False}]),
+    ("Skip next order", [{"confirm": True}]),
+)
+
+
+def send_actions(gladly: GladlyClient, customer_ids: Iterable[str], *,
+                 seed: int = 11) -> tuple[int, list[Answer]]:
+    """Agents pressing the action buttons of DETAILED cards: the form, then the submit(s).
+
+    Returns how many cards were looked up to find the buttons, and the forms' and submits' answers.
+    """
+    rng = random.Random(seed)
+    wanted = list(ACTION_SUBMITS)
+    answers: list[Answer] = []
+    cards = 0
+    for customer_id in customer_ids:
+        if not wanted:
+            break
+        cards += 1
+        card = gladly.lookup(lookup_body("DETAILED", external_customer_id=customer_id, gladly_id=gladly_id(rng)))
+        results = card.body.get("results", []) if isinstance(card.body, dict) else []
+        for tx in (tx for result in results for tx in result.get("transactions", [])):
+            buttons = {a["name"]: a["formUrl"] for a in tx.get("actions", [])}
+            if wanted and wanted[0][0] in buttons:
+                name, submits = wanted.pop(0)
+                answers.append(gladly.action(buttons[name]))
+                answers.extend(gladly.action(buttons[name], submit) for submit in submits)
+                break  # one action per card: the next card is fetched afresh
+    return cards, answers

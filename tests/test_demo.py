@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import subprocess
 import sys
@@ -23,7 +24,10 @@ def test_demo_burst_flows_through_the_api_into_the_event_store(tmp_path):
     result = subprocess.run(command, cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "answers by status: {200: 60}" in result.stdout
+    cards = int(re.search(r"action forms and submits after (\d+) card lookups", result.stdout).group(1))
     with sqlite3.connect(data_dir / "events.sqlite3") as db:
         outcomes = dict(db.execute("SELECT outcome, COUNT(*) FROM lookup_events GROUP BY outcome").fetchall())
-    assert sum(outcomes.values()) == 60
+        actions = dict(db.execute("SELECT action, COUNT(*) FROM action_events GROUP BY action").fetchall())
+    assert sum(outcomes.values()) == 60 + cards  # the burst, then the cards whose buttons agents pressed
+    assert actions.get("cancel", 0) > 0 and actions.get("skip", 0) > 0  # the Actions view opens on data
     assert outcomes.get("matched", 0) > 0 and outcomes.get("unmatched", 0) > 0

@@ -104,8 +104,11 @@ class Authenticator:
         return f"Authenticator(mode={self.mode!r})"
 
     def verify(self, method: str, query_string: str | bytes | None, headers: Mapping[str, str] | Any,
-               body: bytes) -> None:
-        """Returns ``None`` when the request may proceed; raises an ``AuthError`` otherwise."""
+               body: bytes, *, path: str | None = None) -> None:
+        """Returns ``None`` when the request may proceed; raises an ``AuthError`` otherwise.
+
+        ``path``: the path the request was sent to, signed as such (default: the lookup path).
+        """
         if self.signature is None and self.basic is None:
             if self.allow_unauthenticated:
                 return
@@ -114,4 +117,4 @@ class Authenticator:
         if self.basic is not None:
             self.basic.verify(lower)
         if self.signature is not None:
-            self.signature.verify(method, query_string, lower, body)
+            self.signature.verify(method, query_string, lower, body, path=path)

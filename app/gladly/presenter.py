@@ -5,16 +5,18 @@ also the key order of the output). "Omitted" in the contract means the key is le
 the contract is silent: a missing ``quantity`` is shown as ``1`` (Ordergroove's default); a
 ``cancel_reason`` without ``|`` is shown as is, unless it is a bare code (``"4"`` → ``"Reason
 code 4"``); prices use no thousands separator; a subscription without a product id gets
-``"products": []``. The output is plain JSON-serialisable dicts, nothing else.
+``"products": []``. ``actions`` are declared only for the actions the caller enables
+(``OGTK_ACTIONS``). The output is plain JSON-serialisable dicts, nothing else.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Iterable
 
 from ..ordergroove.models import PERIOD_UNITS, Customer, CustomerProfile, Product, Subscription
+from .forms import card_actions
 
 __all__ = [
     "CURRENCY_SYMBOLS",
@@ -113,7 +115,7 @@ def present_basic(customer: Customer) -> dict[str, Any]:
 
 
 # --- DETAILED ------------------------------------------------------------------------------
-def present_detailed(profile: CustomerProfile) -> dict[str, Any]:
+def present_detailed(profile: CustomerProfile, actions: Iterable[str] = ()) -> dict[str, Any]:
     result = present_basic(profile.customer)
     subscriptions = profile.subscriptions
     result["customAttributes"] = {
@@ -121,11 +123,12 @@ def present_detailed(profile: CustomerProfile) -> dict[str, Any]:
         "subscriptionCount": str(len(subscriptions)),
         "activeSubscriptionCount": str(sum(1 for sub in subscriptions if sub.live)),
     }
-    result["transactions"] = [present_transaction(sub, profile) for sub in _ordered(profile)]
+    result["transactions"] = [present_transaction(sub, profile, actions) for sub in _ordered(profile)]
     return result
 
 
-def present_transaction(sub: Subscription, profile: CustomerProfile) -> dict[str, Any]:
+def present_transaction(sub: Subscription, profile: CustomerProfile,
+                        actions: Iterable[str] = ()) -> dict[str, Any]:
     status = subscription_status(sub)
     product = profile.products.get(sub.product) if sub.product else None
     tx: dict[str, Any] = {"type": "SUBSCRIPTION", "subscriptionId": sub.public_id, "status": status}
@@ -147,6 +150,9 @@ def present_transaction(sub: Subscription, profile: CustomerProfile) -> dict[str
     tx["currencyCode"] = currency
     tx["quantity"] = sub.quantity if sub.quantity is not None else DEFAULT_QUANTITY
     tx["products"] = [_product(sub.product, product)] if sub.product else []
+    upcoming_order = profile.next_order_ids.get(sub.public_id)
+    if status == ACTIVE and (declared := card_actions(sub.public_id, actions, upcoming_order)):
+        tx["actions"] = declared  # the skip button binds the upcoming order seen now (section 8)
     return tx
 
 

@@ -218,8 +218,13 @@ class SignatureVerifier:
                 f"replay_window_s={self.replay_window_s})")
 
     def verify(self, method: str, query_string: str | bytes | None, headers: Mapping[str, str] | Any,
-               body: bytes) -> None:
-        """Returns ``None`` when the signature is valid and fresh; raises otherwise."""
+               body: bytes, *, path: str | None = None) -> None:
+        """Returns ``None`` when the signature is valid and fresh; raises otherwise.
+
+        ``path`` is the canonical request's path line: the path the request actually arrived on
+        (action routes answer at two places, each signed as requested); the lookup's configured
+        path when not given.
+        """
         lower = normalize_headers(headers)
         algorithm, signed, signature = parse_authorization(lower.get(AUTH_HEADER, ""))
         if algorithm != ALGORITHM:
@@ -240,7 +245,8 @@ class SignatureVerifier:
         given = signature.encode("ascii")
         matched = False
         for key in self._keys:  # no early exit: every key costs the same, whichever one matches
-            expected = compute_signature(key, method, self.path, query_string, signed, lower, body, gladly_time)
+            expected = compute_signature(key, method, path or self.path, query_string, signed, lower, body,
+                                         gladly_time)
             matched |= hmac.compare_digest(expected.encode("ascii"), given)
         if not matched:
             raise BadSignature(detail="signature does not match the request")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Flask
 
 from ..settings import Settings
-from . import lookup, ops, responses
+from . import actions, lookup, ops, responses, webhooks
 
 
 def init_app(app: Flask, settings: Settings) -> None:
@@ -19,3 +19,5 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.register_blueprint(lookup.bp)
     lookup.route_configured_path(app, settings.gladly_lookup_path)
     app.register_blueprint(ops.bp)
+    actions.init_app(app, settings.gladly_lookup_path)
+    app.register_blueprint(webhooks.bp)
