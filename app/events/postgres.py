@@ -55,6 +55,10 @@ log = logging.getLogger(__name__)
 
 #: advisory lock keys (any two constants unlikely to clash with another application's)
 MIGRATE_LOCK, PRUNE_LOCK = 0x6F67746B01, 0x6F67746B02
+#: a failed read of the shared hash key is retried after this long (not on every lookup)
+RETRY_HASH_KEY_S = 30.0
+#: check_server's verdict is reused this long (a load balancer may probe /readyz every second)
+PROBE_REMEMBER_S = 2.0
 _HASH_KEY, _LAST_PRUNE_KEY, _SYNTHETIC_KEY = "email_hash_key", "last_prune_ms", "synthetic"
 _FAILURE_METRICS = {"lookup": metrics.EVENT_WRITE_FAILURES, "action": metrics.ACTION_EVENT_WRITE_FAILURES,
                     "webhook": metrics.WEBHOOK_EVENT_WRITE_FAILURES,
@@ -104,7 +108,8 @@ class PostgresEventStore(LinkHealthQueries, ActivityQueries):
 
     def __init__(self, url: str, *, pool_size: int = 4, connect_timeout_s: float = 2.0,
                  statement_timeout_s: float = 5.0, max_queue: int = 10_000, batch_size: int = 200,
-                 hasher: EmailHasher | None = None, warn_interval_s: float = 60.0) -> None:
+                 hasher: EmailHasher | None = None, warn_interval_s: float = 60.0,
+                 probe_remember_s: float = PROBE_REMEMBER_S) -> None:
         self.url = url
         self.path = redact(url)  # what EventStore calls its path: where the events live
         self.warn_interval_s = warn_interval_s
@@ -119,6 +124,9 @@ class PostgresEventStore(LinkHealthQueries, ActivityQueries):
         self._batcher_options = {"max_queue": max_queue, "batch_size": batch_size}
         self._batcher: WriteBatcher | None = None
         self._batcher_pid: int | None = None
+        self._hasher_retry_at = 0.0
+        self._probe: tuple[float, str | None] | None = None  # (when, failure) of check_server
+        self.probe_remember_s = probe_remember_s
         ref = weakref.ref(self)
         atexit.register(lambda: (store := ref()) is not None and store.close())
 
@@ -155,12 +163,13 @@ class PostgresEventStore(LinkHealthQueries, ActivityQueries):
         if self._hasher is None:
             if (os.environ.get(KEY_ENV) or "").strip():
                 self._hasher = EmailHasher.for_data_dir(".", os.environ)
-            else:
+            elif time.monotonic() >= self._hasher_retry_at:  # lookups never wait on a dead server twice
                 try:
                     with self._connection() as conn:
                         key = conn.execute("SELECT value FROM ogtk_meta WHERE key = %s", (_HASH_KEY,)).fetchone()[0]
                     self._hasher = EmailHasher(key.encode("utf-8"))
                 except (psycopg.Error, TypeError) as exc:
+                    self._hasher_retry_at = time.monotonic() + RETRY_HASH_KEY_S
                     self._warn("hasher", "no email hash key in %s: %s", self.path, exc)
         return self._hasher
 
@@ -313,12 +322,21 @@ class PostgresEventStore(LinkHealthQueries, ActivityQueries):
     def check_server(self) -> None:
         """Raise :class:`EventStoreError` unless the database answers now (and the last batch
         could be written)."""
-        try:
-            with self._connection() as conn:
-                conn.execute("SELECT 1").fetchone()
-        except psycopg.Error as exc:
-            raise EventStoreError(f"event database {self.path} is unreachable: {type(exc).__name__}: "
-                                  f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}") from exc
+        now = time.monotonic()
+        with self._lock:
+            probe = self._probe
+        if probe is None or now - probe[0] >= self.probe_remember_s:  # a busy load balancer probes often
+            try:
+                with self._connection() as conn:
+                    conn.execute("SELECT 1").fetchone()
+                probe = (now, None)
+            except psycopg.Error as exc:
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                probe = (now, f"event database {self.path} is unreachable: {type(exc).__name__}: {reason}")
+            with self._lock:
+                self._probe = probe
+        if probe[1] is not None:
+            raise EventStoreError(probe[1])
         batcher = self._batcher
         if batcher is not None and batcher.failing_since is not None:
             raise EventStoreError(f"event database {self.path}: writes failing ({batcher.last_error}), "

@@ -4,20 +4,11 @@ could not wait are counted lost; when the server is back events are stored again
 
 from __future__ import annotations
 
-import threading
-import time
-
 from app import metrics
 from app.sandbox import KNOWN
 
+from steady_load import poll, steady_load
 from support import LOOKUP_PATH, detailed, signed
-
-
-def _poll(condition, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.05)
 
 
 def _stored(url: str) -> int:
@@ -42,37 +33,23 @@ def test_postgres_stopped_mid_load_then_back(make_app, postgres_server, postgres
     assert client.get("/readyz").json["checks"]["events_db"] == "ok"
     lost_before = metrics.EVENT_WRITE_FAILURES._value.get()
 
-    statuses: list[int] = []
-    stop = threading.Event()
-
-    def load():
-        n = 0
-        while not stop.is_set():
-            statuses.append(lookup(payloads[n % 2]).status_code)
-            n += 1
-
-    workers = [threading.Thread(target=load) for _ in range(3)]
-    for worker in workers:
-        worker.start()
     try:
-        _poll(lambda: len(statuses) >= 6)
-        postgres_server.pause()
-        during = len(statuses)
-        _poll(lambda: len(statuses) >= during + 20)
-        ready = client.get("/readyz")
-        assert ready.status_code == 200, ready.json
-        assert ready.json["checks"]["events_db"].startswith("failing")
-        assert ready.json["checks"]["events"] == "ok"
+        with steady_load(lookup, payloads) as statuses:
+            poll(lambda: len(statuses) >= 6)
+            postgres_server.pause()
+            during = len(statuses)
+            poll(lambda: len(statuses) >= during + 20)
+            ready = client.get("/readyz")
+            assert ready.status_code == 200, ready.json
+            assert ready.json["checks"]["events_db"].startswith("failing")
+            assert ready.json["checks"]["events"] == "ok"
     finally:
-        stop.set()
-        for worker in workers:
-            worker.join(30)
         if not postgres_server.started:
             postgres_server.resume()
     assert set(statuses) == {200}, f"answers during the outage: {sorted(set(statuses))}"
     answered = len(statuses) + 2
 
-    _poll(lambda: client.get("/readyz").json["checks"]["events_db"] == "ok")
+    poll(lambda: client.get("/readyz").json["checks"]["events_db"] == "ok")
     assert services.events.flush(timeout_s=30)
     lost = metrics.EVENT_WRITE_FAILURES._value.get() - lost_before
     assert _stored(postgres_url) + lost == answered, "each event is stored or counted lost, once"

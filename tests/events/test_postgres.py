@@ -155,7 +155,7 @@ def paused_later(postgres_server):
 
 def test_server_stopped_mid_load_recording_never_fails_and_recovers_by_itself(postgres_url, paused_later):
     server = paused_later
-    store = PostgresEventStore(postgres_url, max_queue=50, connect_timeout_s=1.0)
+    store = PostgresEventStore(postgres_url, max_queue=50, connect_timeout_s=1.0, probe_remember_s=0)
     for n in range(20):
         store.record(_lookup(n))
     assert store.flush() and store.count() == 20
@@ -209,3 +209,16 @@ def test_an_api_worker_on_postgres_loads_psycopg_but_no_sqlalchemy_or_pandas(pos
     assert done.returncode == 0, done.stderr
     answer = json.loads(done.stdout.strip().splitlines()[-1])
     assert answer == {"store": "PostgresEventStore", "count": 1, "loaded": ["psycopg"]}
+
+
+def test_while_the_server_is_unreachable_lookups_do_not_each_try_for_the_hash_key():
+    from app.processes import free_port
+
+    store = PostgresEventStore(f"postgresql://ogtk@127.0.0.1:{free_port()}/none", connect_timeout_s=1.0)
+    attempts = []
+    connect = store.pool._open
+    store.pool._open = lambda: (attempts.append(1), connect())[1]
+    assert store.hasher is None and store.hasher is None and store.hasher is None
+    assert len(attempts) == 1  # again only after RETRY_HASH_KEY_S
+    assert store.record(_lookup(1)) is True  # queued; the writer counts it lost if it never gets through
+    store.close()
