@@ -8,9 +8,10 @@ batch waits in the queue (retried with a growing pause) while there is room, and
 not fit is counted lost: the queue never grows past ``max_queue``. ``close`` writes what is
 queued before it returns (bounded by ``close_timeout_s``), so a clean stop loses nothing.
 
-Idempotency: each event is written at most once. A batch whose commit failed is written again
-only after a connection-level failure, when the transaction cannot have committed... except
-when the connection broke *during* the COMMIT, the one case where an event may be doubled.
+Idempotency: a batch is one transaction, so it is stored whole or not at all, and it is tried
+again only after a connection-level failure (``RetryLater``), when it did not commit. The one
+exception is a connection lost during the COMMIT itself: the batch may have committed, and is
+written a second time. Any other failure (a row the database refuses) counts the batch as lost.
 """
 
 from __future__ import annotations

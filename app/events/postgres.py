@@ -109,7 +109,7 @@ class PostgresEventStore(LinkHealthQueries, ActivityQueries):
     def __init__(self, url: str, *, pool_size: int = 4, connect_timeout_s: float = 2.0,
                  statement_timeout_s: float = 5.0, max_queue: int = 10_000, batch_size: int = 200,
                  hasher: EmailHasher | None = None, warn_interval_s: float = 60.0,
-                 probe_remember_s: float = PROBE_REMEMBER_S) -> None:
+                 probe_remember_s: float = PROBE_REMEMBER_S, read_timeout_s: float = 30.0) -> None:
         self.url = url
         self.path = redact(url)  # what EventStore calls its path: where the events live
         self.warn_interval_s = warn_interval_s
@@ -127,6 +127,7 @@ class PostgresEventStore(LinkHealthQueries, ActivityQueries):
         self._hasher_retry_at = 0.0
         self._probe: tuple[float, str | None] | None = None  # (when, failure) of check_server
         self.probe_remember_s = probe_remember_s
+        self.read_timeout_s = read_timeout_s
         ref = weakref.ref(self)
         atexit.register(lambda: (store := ref()) is not None and store.close())
 
@@ -372,22 +373,23 @@ class PostgresEventStore(LinkHealthQueries, ActivityQueries):
         conn = getattr(self._local, "snapshot", None)
         if conn is not None:
             return conn.execute(to_postgres(sql), params).fetchall()
-        self.flush(timeout_s=1.0)  # this process reads its own writes
-        with self._connection() as conn:
+        with self._snapshot() as conn:
             return conn.execute(to_postgres(sql), params).fetchall()
 
     @contextmanager
     def _snapshot(self):
-        """Reads inside see one consistent state (a REPEATABLE READ transaction; nested use joins)."""
+        """Reads inside see one consistent state (a REPEATABLE READ transaction; nested use joins),
+        with the longer ``read_timeout_s`` (the dashboard's queries over months of events)."""
         if getattr(self._local, "snapshot", None) is not None:
-            yield
+            yield self._local.snapshot
             return
-        self.flush(timeout_s=1.0)
+        self.flush(timeout_s=1.0)  # this process reads its own writes
         with self._connection() as conn:
             conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            conn.execute(f"SET LOCAL statement_timeout = {int(self.read_timeout_s * 1000)}")
             self._local.snapshot = conn
             try:
-                yield
+                yield conn
             finally:
                 self._local.snapshot = None
                 conn.execute("ROLLBACK")
