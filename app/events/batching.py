@@ -10,8 +10,9 @@ queued before it returns (bounded by ``close_timeout_s``), so a clean stop loses
 
 Idempotency: a batch is one transaction, so it is stored whole or not at all, and it is tried
 again only after a connection-level failure (``RetryLater``), when it did not commit. The one
-exception is a connection lost during the COMMIT itself: the batch may have committed, and is
-written a second time. Any other failure (a row the database refuses) counts the batch as lost.
+exception is a connection lost during the COMMIT itself: the batch may have committed, so the
+store's ``write`` skips the lookup events already stored (by their ``uid``; an action or webhook
+event could then be doubled). Any other failure (a row the database refuses) counts the batch lost.
 """
 
 from __future__ import annotations

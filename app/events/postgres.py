@@ -47,7 +47,7 @@ from .hashing import KEY_ENV, EmailHasher
 from .health import LinkHealthQueries
 from .model import HOUR_MS, ActionEvent, LookupEvent, WebhookEvent, to_ms
 from .pool import ConnectionPool
-from .schema import (ACTION_INSERT_SQL, INSERT_SQL, PRUNED_TABLES, ROLLUP_SQL, SUGGESTION_SQL,
+from .schema import (ACTION_INSERT_SQL, COLUMNS, INSERT_SQL, PRUNED_TABLES, ROLLUP_SQL, SUGGESTION_SQL,
                      WEBHOOK_INSERT_SQL, action_row, event_row, rollup_rows, webhook_row)
 from .store import PRUNE_BATCH, PRUNE_PAUSE_S, EventStore, EventStoreError
 
@@ -63,6 +63,7 @@ _HASH_KEY, _LAST_PRUNE_KEY, _SYNTHETIC_KEY = "email_hash_key", "last_prune_ms", 
 _FAILURE_METRICS = {"lookup": metrics.EVENT_WRITE_FAILURES, "action": metrics.ACTION_EVENT_WRITE_FAILURES,
                     "webhook": metrics.WEBHOOK_EVENT_WRITE_FAILURES,
                     "suggestion": metrics.SUGGESTION_WRITE_FAILURES}
+_UID = COLUMNS.index("uid")
 _SCHEMA_TABLE = ("CREATE TABLE IF NOT EXISTS ogtk_schema (id INTEGER PRIMARY KEY CHECK (id = 1), "
                  "version INTEGER NOT NULL)")
 
@@ -214,6 +215,11 @@ class PostgresEventStore(LinkHealthQueries, ActivityQueries):
             rows[kind].append(row)
         try:
             with self._connection() as conn, conn.transaction(), conn.cursor() as cursor:
+                if rows["lookup"]:  # retried after a COMMIT whose answer was lost: skip what is in
+                    stored = {uid for uid, in cursor.execute(
+                        "SELECT uid FROM lookup_events WHERE uid = ANY(%s)",
+                        ([row[_UID] for row in rows["lookup"]],)).fetchall()}
+                    rows["lookup"] = [row for row in rows["lookup"] if row[_UID] not in stored]
                 if rows["lookup"]:
                     cursor.executemany(to_postgres(INSERT_SQL), rows["lookup"])
                     # sorted: every writer locks the hourly rows in the same order (no deadlock)

@@ -12,6 +12,7 @@ import pytest
 from app import metrics
 from app.events import ActionEvent, EventStoreError, LookupEvent, WebhookEvent, open_event_store
 from app.events import dialect, schema
+from app.events.schema import event_row
 from app.events.postgres import _SCHEMA_TABLE, PostgresEventStore, migrate, redact
 from app.settings import Settings, SettingsError
 
@@ -222,3 +223,12 @@ def test_while_the_server_is_unreachable_lookups_do_not_each_try_for_the_hash_ke
     assert len(attempts) == 1  # again only after RETRY_HASH_KEY_S
     assert store.record(_lookup(1)) is True  # queued; the writer counts it lost if it never gets through
     store.close()
+
+
+def test_a_batch_written_again_after_a_lost_commit_answer_stores_each_lookup_once(postgres_url):
+    with PostgresEventStore(postgres_url) as store:
+        events = [("lookup", event_row(_lookup(n))) for n in range(10)]
+        store.write_batch(events[:6])  # committed, but say the writer never heard so and retries:
+        store.write_batch(events)
+        assert store.count() == 10
+        assert store._read("SELECT SUM(lookups) FROM lookup_hourly") == [(10,)]
