@@ -24,7 +24,8 @@ from typing import Any, Callable
 
 from ..cluster.servers import PostgresServer, ServerUnavailable
 from ..events import EventStore, LookupEvent
-from .report import Row, verdict
+
+Row = tuple[str, str, str]  # as app.bench.report's rows (which imports this module, so not from there)
 
 EVENTS, THREADS = 20_000, 8
 WORKER_RSS_TARGET_MIB = 60.0
@@ -103,6 +104,10 @@ def measure(work: Path, *, events: int = EVENTS, say: Callable[[str], None] = pr
     return results
 
 
+def _verdict(ok: bool, target: str) -> str:
+    return f"{target} {'✅' if ok else '❌ missed'}"
+
+
 def rows(results: dict[str, Any]) -> list[Row]:
     """The event-write rows of ``make bench``."""
     r = results.get("event_writes")
@@ -110,11 +115,11 @@ def rows(results: dict[str, Any]) -> list[Row]:
         return []
     out: list[Row] = [(f"Event writes, SQLite (EventStore, {THREADS} threads, {r['events']:,} lookups)",
                        f"{r['sqlite']:,.0f} events/s · stored {r['sqlite_stored']:,}",
-                       verdict(r["sqlite_stored"] == r["events"], "none lost"))]
+                       _verdict(r["sqlite_stored"] == r["events"], "none lost"))]
     if r.get("postgres") is not None:
         out.append((f"Event writes, PostgreSQL (OGTK_EVENTS_URL, batched, {THREADS} threads)",
                     f"{r['postgres']:,.0f} events/s = {r['postgres'] / r['sqlite']:.1f}× SQLite · "
-                    f"stored {r['postgres_stored']:,}", verdict(r["postgres_stored"] == r["events"], "none lost")))
+                    f"stored {r['postgres_stored']:,}", _verdict(r["postgres_stored"] == r["events"], "none lost")))
     rss = r.get("rss_mib") or {}
     if rss:
         with_pg = rss.get("psycopg", rss["sqlite"])
@@ -122,5 +127,5 @@ def rows(results: dict[str, Any]) -> list[Row]:
                  if "sqlalchemy" in rss else "")
         out.append(("API app resident memory, SQLite events → with psycopg (OGTK_EVENTS_URL)",
                     f"{rss['sqlite']:.0f} MiB → {with_pg:.0f} MiB{extra}",
-                    verdict(with_pg <= WORKER_RSS_TARGET_MIB, f"≤ {WORKER_RSS_TARGET_MIB:.0f} MiB")))
+                    _verdict(with_pg <= WORKER_RSS_TARGET_MIB, f"≤ {WORKER_RSS_TARGET_MIB:.0f} MiB")))
     return out
