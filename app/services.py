@@ -66,8 +66,8 @@ class Services:
         return ActionService.from_services(self)
 
     def start_retention(self) -> RetentionWorker:
-        """Drop events past the retention period in a background thread, off the request path:
-        at start and hourly; one process at a time, and not again within ten minutes of another
+        """Drop events past the retention period in a background thread, off the request path: a
+        little after start and hourly; one process at a time, not again within ten minutes of another
         process's run (gunicorn recycles workers after ``max_requests``). ``flask prune-events``
         prunes on demand."""
         if self.retention is None or not self.retention.running:

@@ -1,7 +1,7 @@
 """The shared-cache interface every backend implements, and the value format they all store.
 
 A backend is a key-value store with expiry shared by every worker (and, for Redis, every
-instance): ``get``/``set``/``delete``, ``add`` (set only if absent: the primitive behind locks and
+instance): ``get``/``get_many``/``set``/``delete``, ``add`` (set only if absent: the primitive behind locks and
 de-duplication), ``delete_if`` (compare-and-delete: release only a lock still ours), groups
 (every key of one customer dropped at once; ``link`` adds a key to further groups), ``clear``, ``volume``, ``check`` and ``close``.
 All keys and groups live under the backend's namespace (CONTRACT section 2): two namespaces
@@ -59,6 +59,10 @@ class CacheBackend(ABC):
     @abstractmethod
     def get(self, key: str) -> Any:
         """The value, or ``None`` when absent or expired."""
+
+    def get_many(self, keys: list[str]) -> list[Any]:
+        """The values of ``keys`` in order (``None`` where absent); one round trip where the store allows."""
+        return [self.get(key) for key in keys]
 
     @abstractmethod
     def set(self, key: str, value: Any, *, expire: Seconds, group: str | None = None) -> None:

@@ -33,6 +33,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 PERCENTILES = (0.50, 0.95, 0.99)
+#: upper edges (ms) of the latency histogram's bands; the last band is open-ended
+LATENCY_EDGES_MS = (5, 10, 25, 50, 100, 250, 500, 1000, 2000, 4000)
 _FETCH_PERCENTILES_UP_TO = 100_000  # events; above this, walking ix_events_duration is cheaper
 TREND_COLUMNS = ["bucket_start", "matched", "unmatched", "ambiguous", "error", "match_rate"]
 UNMATCHED_COLUMNS = ["identifier", "kind", "gladly_customer_id", "count", "first_seen", "last_seen"]
@@ -341,6 +343,20 @@ class LinkHealthQueries:
         frame = pandas().DataFrame(rows, columns=["reason", "profiles", "lookups"])
         frame["reason"] = frame["reason"].map(REASONS)
         return frame.astype({"profiles": "int64", "lookups": "int64"})
+
+    def latency_histogram(self, start: datetime, end: datetime, level: str | None = None, *,
+                          edges_ms=LATENCY_EDGES_MS) -> "pd.DataFrame":
+        """Lookups per latency band: ``band`` i counts durations in ``[edges[i-1], edges[i])`` (band 0
+        from zero, the last band from the last edge up), every band present: ``band``, ``lookups``."""
+        edges = [float(edge) for edge in edges_ms]
+        cases = " ".join(f"WHEN duration_ms < ? THEN {i}" for i in range(len(edges)))
+        where, params = _window(start, end, level)
+        counts = dict(self._read(
+            f"SELECT CASE {cases} ELSE {len(edges)} END AS band, COUNT(*) FROM lookup_events "
+            f"INDEXED BY ix_events_hour WHERE {where} GROUP BY band", [*edges, *params]))
+        bands = range(len(edges) + 1)
+        return pandas().DataFrame({"band": list(bands),
+                                   "lookups": [int(counts.get(band, 0)) for band in bands]})
 
     def latency_percentiles(self, start: datetime, end: datetime, level: str | None = None, *,
                             _count: int | None = None) -> LatencyPercentiles:

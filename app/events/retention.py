@@ -1,6 +1,7 @@
 """Retention pruning in the background: one stoppable thread per process, off the request path.
 
-The worker prunes at start and then every ``interval_s``; the store's pruning lease lets only one
+The worker prunes ``initial_delay_s`` after start (not in the boot burst, and not at all in a
+short-lived CLI process) and then every ``interval_s``; the store's pruning lease lets only one
 process prune at a time and ``min_interval_s`` skips a run another process did recently (gunicorn
 recycles workers every minute or so, and each new one would otherwise prune at boot). The thread
 uses its own connection and closes it itself before it ends, so stopping the store never closes
@@ -24,10 +25,12 @@ class RetentionWorker:
     >>> worker.stop()  # before store.close()
     """
 
-    def __init__(self, store: EventStore, retention_days: float, *, interval_s: float = 3600.0,
-                 min_interval_s: float = 600.0, name: str = "ogtk-prune", **prune_options) -> None:
+    def __init__(self, store: EventStore, retention_days: float, *, initial_delay_s: float = 20.0,
+                 interval_s: float = 3600.0, min_interval_s: float = 600.0, name: str = "ogtk-prune",
+                 **prune_options) -> None:
         self.store = store
         self.retention_days = retention_days
+        self.initial_delay_s = initial_delay_s
         self.interval_s = interval_s
         self.min_interval_s = min_interval_s
         self.prune_options = prune_options
@@ -52,6 +55,8 @@ class RetentionWorker:
 
     def _run(self) -> None:
         try:
+            if self._stop.wait(self.initial_delay_s):
+                return
             while not self._stop.is_set():
                 try:
                     removed = self.store.prune(self.retention_days, stop=self._stop,

@@ -239,6 +239,7 @@ def measure_queries(store: EventStore, *, now: datetime | None = None,
         "top_reasons": lambda: store.top_reasons(start, end),
         "ambiguous_ids": lambda: store.unmatched_ids(start, end, outcome="ambiguous"),
         "latency_percentiles": lambda: store.latency_percentiles(start, end),
+        "latency_histogram": lambda: store.latency_histogram(start, end),
         "recent_errors": lambda: store.recent_errors(50),
     }
     timings = {}

@@ -199,11 +199,14 @@ class ResourceCache:
 
     # -- entries: [marker, fetched_at, value] ---------------------------------------------------
 
-    def _read(self, key: str) -> tuple | None:
-        entry = self._store_get(key)
-        if isinstance(entry, list) and len(entry) == 3 and isinstance(entry[1], (int, float)):
-            return tuple(entry)
+    @staticmethod
+    def _entry(stored: Any) -> tuple | None:
+        if isinstance(stored, list) and len(stored) == 3 and isinstance(stored[1], (int, float)):
+            return tuple(stored)
         return None
+
+    def _read(self, key: str) -> tuple | None:
+        return self._entry(self._store_get(key))
 
     def _write(self, key: str, entry: tuple, expire: float, group: str | None) -> None:
         self._store_set(key, list(entry), expire, group)
@@ -267,6 +270,27 @@ class ResourceCache:
         if self._fresh(kind, entry, self._clock()):
             return self._answer_fresh(kind, entry, stats)
         return None
+
+    def peek_many(self, pieces: list[tuple[str, Any]], *, stats=None,
+                  stop_on_not_found: bool = False) -> list[CacheResult | NotFound | None]:
+        """:meth:`peek` of several ``(kind, key)`` pieces in one store read (one round trip on
+        Redis); a remembered 404 comes back as a ``NotFound`` in its place, not raised. With
+        ``stop_on_not_found`` the pieces after the first 404 are left ``None`` and not counted."""
+        keys = [self.cache_key(kind, key) for kind, key in pieces]
+        stored = self._safe([None] * len(keys), self.backend.get_many, keys)
+        now = self._clock()
+        found: list[CacheResult | NotFound | None] = [None] * len(pieces)
+        for i, ((kind, _), raw) in enumerate(zip(pieces, stored)):
+            entry = self._entry(raw)
+            if not self._fresh(kind, entry, now):
+                continue
+            try:
+                found[i] = self._answer_fresh(kind, entry, stats)
+            except NotFound as exc:
+                found[i] = exc
+                if stop_on_not_found:
+                    break
+        return found
 
     def get_or_fetch(self, kind: str, key: Any, fetch: Callable[[], Any], *, deadline: Deadline,
                      customer_id: Any = None, stats=None) -> CacheResult:

@@ -137,13 +137,13 @@ class ProfileFetcher:
         """
         results: list[CacheResult | OrdergrooveError | None] = [None] * len(jobs)
         misses: list[int] = []
-        for i, job in enumerate(jobs):
-            try:
-                found = self.cache.peek(job.kind, job.key, stats=stats)
-            except NotFound as exc:
-                results[i] = exc
+        peeked = self.cache.peek_many([(job.kind, job.key) for job in jobs], stats=stats,
+                                      stop_on_not_found=stop_on_not_found)
+        for i, found in enumerate(peeked):
+            if isinstance(found, NotFound):
+                results[i] = found
                 if stop_on_not_found:
-                    return [r if r is not None else exc for r in results]
+                    return [r if r is not None else found for r in results]
                 continue
             if found is None:
                 misses.append(i)

@@ -216,3 +216,10 @@ def test_a_broken_store_raises_cache_unavailable(backend_kind, make_backend, tmp
         broken.get("k")
     with pytest.raises(CacheUnavailable):
         broken.check()
+
+
+def test_get_many_answers_in_order_with_none_for_the_absent(backend):
+    backend.set("a", {"n": 1}, expire=60)
+    backend.set("c", [3], expire=60)
+    assert backend.get_many(["a", "b", "c"]) == [{"n": 1}, None, [3]]
+    assert backend.get_many([]) == []

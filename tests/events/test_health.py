@@ -295,3 +295,13 @@ def test_unmatched_profiles_one_row_per_profile_with_reason_and_suggestion(store
                      "several Ordergroove customers share this email": (1, 1),
                      "Ordergroove failed": (1, 1)}
     assert reasons.iloc[0].reason == "email not in Ordergroove"
+
+
+def test_latency_histogram_counts_every_band(filled):
+    # durations 10, 20, ..., 150 ms in the day (event k lasts k*10 ms); the two 9999 ms are outside
+    frame = filled.latency_histogram(DAY, NEXT_DAY, edges_ms=(15, 50, 100))
+    assert list(frame.columns) == ["band", "lookups"]
+    assert frame["lookups"].tolist() == [1, 3, 5, 6]  # <15, 15-50, 50-100, >=100
+    assert filled.latency_histogram(DAY, NEXT_DAY, level="DETAILED", edges_ms=(15, 50, 100))[
+        "lookups"].sum() == 2
+    assert len(filled.latency_histogram(DAY, NEXT_DAY)) == 11  # the dashboard's ten edges

@@ -545,3 +545,16 @@ def test_waiter_with_a_stale_copy_does_not_wait_out_a_slow_leader(make_backend, 
         release.set()
         leader.join(10)
     cache.close()
+
+
+def test_peek_many_reads_every_piece_in_one_store_call(cache, clock):
+    cache.get_or_fetch("customer", "c1", Upstream({"merchant_user_id": "c1"}), deadline=forever())
+    with pytest.raises(NotFound):
+        cache.get_or_fetch("product", "gone", Upstream(NotFound("404", status=404)), deadline=forever())
+    cache.backend = spy = Spy(cache.backend)
+    found = cache.peek_many([("customer", "c1"), ("orders", "c1"), ("product", "gone")])
+    assert spy.used == ["get_many"]
+    assert found[0].hit and found[0].value == {"merchant_user_id": "c1"}
+    assert found[1] is None and isinstance(found[2], NotFound)
+    clock.now += 600
+    assert cache.peek_many([("customer", "c1")]) == [None]
