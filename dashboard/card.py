@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
-from app.hosts import url_host
 from dashboard import md
 
 #: st.badge colour of each contract status
@@ -172,22 +171,6 @@ def split_facts(facts: tuple[tuple[str, str], ...]) -> tuple[str, str]:
         return "  \n".join(f"**{label}:** {md.text(value)}" for label, value in part)
 
     return lines(facts[:half]), lines(facts[half:])
-
-
-#: RFC 2606/6761 names that never resolve: the sandbox's example image URLs live there
-_UNRESOLVABLE = ("example.com", "example.org", "example.net", "test", "invalid", "localhost", "example")
-
-
-def image_loadable(url: str | None) -> bool:
-    """Whether a browser could load ``url``: http(s) and not on a reserved example/test domain.
-
-    The sandbox's products point at ``cdn.example.com``; showing those as ``st.image`` would
-    only draw broken-image icons, so they get the placeholder instead.
-    """
-    if not url or not url.startswith(("http://", "https://")):
-        return False
-    host = url_host(url)
-    return not any(host == name or host.endswith("." + name) for name in _UNRESOLVABLE)
 
 
 def placeholder_html(url: str | None = None) -> str:

@@ -68,3 +68,31 @@ def latency_histogram(frame: pd.DataFrame) -> alt.Chart:
             tooltip=["latency:N", alt.Tooltip("lookups:Q", format=",")],
         )
     )
+
+
+def profiles_bars(trend: pd.DataFrame, bucket: str) -> alt.Chart:
+    """Distinct unmatched profiles per bucket (``bucket``, ``profiles``)."""
+    frame = trend.rename(columns={"bucket": "bucket_start"})
+    return (
+        alt.Chart(frame, height=200)
+        .mark_bar(width={"band": 0.85}, color=OUTCOME_COLORS["unmatched"])
+        .encode(
+            _time_axis(bucket),
+            alt.Y("profiles:Q", title="profiles", axis=alt.Axis(minExtent=Y_AXIS_WIDTH, tickMinStep=1)),
+            tooltip=[alt.Tooltip("bucket_start:T", title="from", format="%d %b %Y %H:%M"),
+                     alt.Tooltip("profiles:Q", format=",")],
+        )
+    )
+
+
+def reasons_bars(reasons: pd.DataFrame) -> alt.Chart:
+    """Profiles per reason, most first (``reason``, ``profiles``, ``lookups``)."""
+    return (
+        alt.Chart(reasons, height=max(90, 40 * len(reasons)))
+        .mark_bar(color=OUTCOME_COLORS["ambiguous"])
+        .encode(
+            alt.Y("reason:N", sort="-x", title=None, axis=alt.Axis(labelLimit=260, labelOverlap=False)),
+            alt.X("profiles:Q", title="profiles", axis=alt.Axis(tickMinStep=1)),
+            tooltip=["reason:N", alt.Tooltip("profiles:Q", format=","), alt.Tooltip("lookups:Q", format=",")],
+        )
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from app.deadline import Deadline
 from app.gladly.schema import LookupRequest
@@ -89,22 +90,66 @@ class Recheck:
     message: str
 
 
-def recheck(services: Any, identifier: str, kind: str) -> Recheck:
-    """Look an unmatched identifier up again, fresh from Ordergroove (its cache entry dropped first)."""
-    if kind != "externalCustomerId":
-        return Recheck(None, "Only masked emails were recorded for this lookup (we never store full "
-                             "addresses), so it can't be searched again. Ask the agent for the "
-                             "customer's email, or check the Gladly profile.")
-    services.fetcher.invalidate(identifier)
+def _who(customer: Customer) -> str:
+    return md.text(f"{customer.full_name or '(no name)'}{' <' + customer.email + '>' if customer.email else ''}")
+
+
+def _search_now(services: Any, email: str) -> list[Customer]:
+    """Ordergroove's answer for ``email`` right now, past the cache (whose search may be 90 s old):
+    the address as typed and lower-cased, exact matches only, like the lookup keeps them."""
+    from app.ordergroove.fetcher import email_queries
+
+    tz = getattr(services.settings, "ordergroove_timezone", None) or ZoneInfo("UTC")
+    deadline, found = deadline_for(services.settings), {}
+    for query in email_queries([email]):
+        try:
+            records = services.fetcher.client.customers_by_email(query, deadline=deadline, stats=FetchStats())
+        except NotFound:
+            continue
+        for raw in records or ():
+            customer = Customer.from_api(raw, tz)
+            if customer.email.strip().lower() == query.lower():
+                found.setdefault(customer.merchant_user_id, customer)
+    return list(found.values())
+
+
+def check_again(services: Any, typed: str) -> Recheck:
+    """Ask Ordergroove now about an id or an email an admin typed, and say what it answers.
+
+    An id: its cached pieces are dropped first, so the next lookup from Gladly sees the same answer.
+    An email: searched past the cache; the lookup's cached search (if any) expires within minutes.
+    """
+    text = (typed or "").strip()
+    if not text:
+        return Recheck(None, "Type an Ordergroove customer id or an email address.")
     try:
-        customer = services.fetcher.customer(identifier, deadline=deadline_for(services.settings),
-                                             stats=FetchStats())
-    except NotFound:
-        customer = None
+        if looks_like_email(text):
+            matches = _search_now(services, text)
+        else:
+            services.fetcher.invalidate(text)
+            try:
+                customer = services.fetcher.customer(text, deadline=deadline_for(services.settings),
+                                                     stats=FetchStats())
+            except NotFound:
+                customer = None
+            matches = [customer] if customer is not None else []
     except OrdergrooveError as exc:
         return Recheck(None, friendly_error(exc, services.settings))
-    if customer is None:
-        return Recheck(False, f"Still no Ordergroove customer with id {md.code(identifier)}. The id Gladly "
-                              "holds may be wrong, or the customer was deleted.")
-    who = md.text(f"{customer.full_name or 'a customer'}{' <' + customer.email + '>' if customer.email else ''}")
-    return Recheck(True, f"Resolves now: {md.code(identifier)} is {who}. The next lookup from Gladly will match.")
+    shown = md.code(text)
+    if looks_like_email(text):
+        if not matches:
+            return Recheck(False, f"Ordergroove has no customer with the email {shown}. Gladly's lookups "
+                                  "by this email will keep finding nobody until one is created.")
+        if len(matches) > 1:
+            listed = "; ".join(f"{md.code(c.merchant_user_id)} {_who(c)}" for c in matches)
+            return Recheck(None, f"Ordergroove has {len(matches)} customers with the email {shown}: "
+                                 f"{listed}. A lookup that needs one match stays ambiguous; link the "
+                                 "Gladly profile to the right id (its `externalCustomerId`).")
+        only = matches[0]
+        return Recheck(True, f"Ordergroove has customer {md.code(only.merchant_user_id)} with the email "
+                             f"{shown}: {_who(only)}. Link the Gladly profile to that id to make "
+                             "DETAILED lookups exact.")
+    if not matches:
+        return Recheck(False, f"Still no Ordergroove customer with id {shown}. The id Gladly holds may be "
+                              "wrong, or the customer was deleted.")
+    return Recheck(True, f"Resolves now: {shown} is {_who(matches[0])}. The next lookup from Gladly will match.")

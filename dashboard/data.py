@@ -2,7 +2,7 @@
 
 All counting happens in SQL inside the event store's queries; this module only caches them
 (``st.cache_data(ttl=30)``, keyed by the widget values passed in) and shapes the small results
-for display: KPI deltas, the long-form trend, the filtered unmatched table and its CSV.
+for display: KPI deltas and the long-form trend (the unmatched table is shaped in :mod:`.unmatched`).
 The store itself is passed as ``_store`` (not hashed); ``db_path`` keys the cache per database.
 """
 
@@ -43,9 +43,27 @@ def trend(_store: "EventStore", db_path: str, start: datetime, end: datetime, bu
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
-def unmatched(_store: "EventStore", db_path: str, start: datetime, end: datetime,
-              level: str | None) -> pd.DataFrame:
-    return _store.unmatched_ids(start, end, level)
+def unmatched_profiles(_store: "EventStore", db_path: str, start: datetime, end: datetime,
+                       level: str | None) -> pd.DataFrame:
+    return _store.unmatched_profiles(start, end, level)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def unmatched_trend(_store: "EventStore", db_path: str, start: datetime, end: datetime, bucket: str,
+                    level: str | None) -> pd.DataFrame:
+    return _store.unmatched_trend(start, end, bucket, level)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def top_reasons(_store: "EventStore", db_path: str, start: datetime, end: datetime,
+                level: str | None) -> pd.DataFrame:
+    return _store.top_reasons(start, end, level)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def is_synthetic(_store: "EventStore", db_path: str) -> bool:
+    """Whether the event store holds the demo's synthetic history (every page then says so)."""
+    return _store.is_synthetic()
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
@@ -144,24 +162,6 @@ def trend_long(frame: pd.DataFrame, bucket: str = "hour") -> pd.DataFrame:
     long = frame.melt(id_vars=["bucket_start"], value_vars=present, var_name="outcome", value_name="lookups")
     long["bucket_end"] = long["bucket_start"] + pd.Timedelta(hours=1 if bucket == "hour" else 24)
     return long
-
-
-def filter_unmatched(frame: pd.DataFrame, text: str) -> pd.DataFrame:
-    """Rows whose identifier or Gladly customer id contains ``text`` (case-insensitive)."""
-    needle = (text or "").strip().lower()
-    if not needle:
-        return frame
-    hay = frame["identifier"].fillna("").str.lower() + " " + frame["gladly_customer_id"].fillna("").str.lower()
-    return frame[hay.str.contains(needle, regex=False)].reset_index(drop=True)
-
-
-def unmatched_csv(frame: pd.DataFrame) -> bytes:
-    """The unmatched table as UTF-8 CSV, times in ISO 8601 UTC."""
-    out = frame.copy()
-    for column in ("first_seen", "last_seen"):
-        if column in out.columns:
-            out[column] = pd.to_datetime(out[column], utc=True).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return out.to_csv(index=False).encode("utf-8")
 
 
 # -- operations -----------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ if str(ROOT) not in sys.path:  # `streamlit run` puts only dashboard/ on the pat
     sys.path.insert(0, str(ROOT))
 
 from dashboard.access import configured_password, require_access  # noqa: E402
-from dashboard.resources import sidebar_status  # noqa: E402
+from dashboard.resources import sidebar_status, synthetic_banner  # noqa: E402
 
 st.set_page_config(
     page_title="Ordergroove × Gladly · operations",
@@ -42,8 +42,11 @@ page = st.navigation([
     st.Page(open_card, title="Customer card", url_path="customer_card", visibility="hidden"),
     st.Page("app_pages/link_health.py", title="Link health", icon=":material/monitoring:",
             url_path="link_health"),
+    st.Page("app_pages/unmatched.py", title="Unmatched", icon=":material/person_search:",
+            url_path="unmatched"),
     st.Page("app_pages/operations.py", title="Operations", icon=":material/speed:",
             url_path="operations"),
 ])
 sidebar_status()
+synthetic_banner()
 page.run()

@@ -30,7 +30,8 @@ def events_backend_available() -> bool:
 
 
 def shared_env(redis: RedisServer, postgres: PostgresServer | None) -> dict[str, str]:
-    env = {"OGTK_CACHE_URL": redis.url()}
+    """What every instance shares: the cache (and events); actions on, as in ``make run``."""
+    env = {"OGTK_CACHE_URL": redis.url(), "OGTK_ACTIONS": "cancel,skip"}
     if postgres is not None:
         env["OGTK_EVENTS_URL"] = postgres.url
     return env

@@ -7,7 +7,7 @@ lookup endpoint would send (shown beside it and downloadable).
 import streamlit as st
 
 from app.ordergroove.errors import OrdergrooveError
-from dashboard import card, customers, md
+from dashboard import card, customers, images, md
 from dashboard.resources import get_services
 
 services = get_services()
@@ -70,6 +70,7 @@ if result.stale:
 gladly_result = result.results[0]
 person = card.CustomerView.from_result(gladly_result)
 subscriptions = card.subscription_views(gladly_result)
+pictures = images.load_images(tuple(sub.image_url for sub in subscriptions if sub.image_url))
 card_column, json_column = st.columns([3, 2], gap="large")
 
 with card_column:
@@ -89,8 +90,8 @@ with card_column:
     for sub in subscriptions:
         with st.container(border=True):
             picture, details = st.columns([1, 5], gap="medium")
-            if card.image_loadable(sub.image_url):
-                picture.image(sub.image_url, width="stretch")
+            if pictures.get(sub.image_url):
+                picture.image(pictures[sub.image_url], width="stretch")
             else:
                 picture.html(card.placeholder_html(sub.image_url))
             with details:

@@ -1,10 +1,11 @@
-"""Link health: how often Gladly's lookups find their Ordergroove customer, and which do not."""
+"""Link health: how often Gladly's lookups find their Ordergroove customer (the profiles that do not
+are on the Unmatched page)."""
 
 from datetime import datetime, timedelta, timezone
 
 import streamlit as st
 
-from dashboard import charts, customers, data, windows
+from dashboard import charts, data, windows
 from dashboard.resources import get_services
 
 services = get_services()
@@ -55,46 +56,6 @@ trend = data.trend(store, db, window.start, window.end, window.bucket, level)
 st.altair_chart(charts.match_rate_line(trend, window.bucket), width="stretch")
 st.altair_chart(charts.outcome_bars(data.trend_long(trend, window.bucket), window.bucket), width="stretch")
 
-# -- unmatched identifiers ---------------------------------------------------------------------------
-st.subheader("Unmatched identifiers")
-st.caption("What Gladly asked for and Ordergroove did not have: the external customer id, else the "
-           "masked emails. Most-asked first; click a column to sort.")
-unmatched = data.unmatched(store, db, window.start, window.end, level)
-filter_box, download_box = st.columns([3, 1], vertical_alignment="bottom")
-needle = filter_box.text_input("Filter", key="lh_filter", placeholder="part of an id, email or Gladly id",
-                               icon=":material/filter_list:")
-shown = data.filter_unmatched(unmatched, needle)
-download_box.download_button("Download CSV", data=data.unmatched_csv(shown), file_name="unmatched-ids.csv",
-                             mime="text/csv", icon=":material/download:", key="lh_csv", width="stretch")
-st.dataframe(
-    shown,
-    hide_index=True,
-    key="lh_unmatched",
-    column_config={
-        "identifier": st.column_config.TextColumn("Identifier", width="medium"),
-        "kind": st.column_config.TextColumn("Kind"),
-        "gladly_customer_id": st.column_config.TextColumn("Gladly customer id"),
-        "count": st.column_config.NumberColumn("Count", format="%d"),
-        "first_seen": st.column_config.DatetimeColumn("First seen (UTC)", format="D MMM YYYY, HH:mm"),
-        "last_seen": st.column_config.DatetimeColumn("Last seen (UTC)", format="D MMM YYYY, HH:mm"),
-    },
-)
-
-if shown.empty:
-    st.success("Nothing unmatched in this window.", icon=":material/check_circle:")
-else:
-    with st.container(border=True):
-        st.markdown("**Check again in Ordergroove**")
-        pick, go = st.columns([3, 1], vertical_alignment="bottom")
-        row = pick.selectbox("Unmatched identifier", shown.index,
-                             format_func=lambda i: f"{shown.at[i, 'identifier']} ({shown.at[i, 'count']}×)",
-                             key="lh_recheck_pick")
-        if go.button("Check again in Ordergroove", icon=":material/manage_search:", key="lh_recheck",
-                     width="stretch") and row is not None:
-            answer = customers.recheck(services, shown.at[row, "identifier"], shown.at[row, "kind"])
-            if answer.resolved:
-                st.success(answer.message, icon=":material/link:")
-            elif answer.resolved is False:
-                st.warning(answer.message, icon=":material/link_off:")
-            else:
-                st.info(answer.message, icon=":material/info:")
+# -- who does not link -------------------------------------------------------------------------------
+st.page_link("app_pages/unmatched.py", label=f"{current.unmatched + current.ambiguous:,} lookups did not match: "
+             "see which profiles, why, and what to do", icon=":material/person_search:")

@@ -25,6 +25,8 @@ UNMATCHED_IDS = {"ext-404-alpha": 7, "ext-404-beta": 3, KNOWN["reference"]: 2}
 UNMATCHED_EMAIL = "missing.person@example.com"  # stored masked as m***@example.com
 UNMATCHED_EMAIL_COUNT = 4
 MATCHED, AMBIGUOUS, ERRORS = 240, 9, 5
+EMAIL_ONLY = ("nora.one@example.net", "nick.two@example.net")  # both mask to n***@example.net
+SUGGESTED_FOR, SUGGESTION = "ext-404-alpha", KNOWN["reference"]  # its profile's email is Dana's
 
 
 def seed_events(store: EventStore, now: datetime | None = None) -> int:
@@ -54,6 +56,9 @@ def seed_events(store: EventStore, now: datetime | None = None) -> int:
         events.append(LookupEvent.create(level="BASIC", outcome="unmatched", ts=at(),
                                          gladly_customer_id="g-missing-person",
                                          raw_emails=[UNMATCHED_EMAIL], duration_ms=30))
+    for email in EMAIL_ONLY:  # no Gladly id, emails that mask alike: counted apart by their hash
+        events.append(LookupEvent.create(level="BASIC", outcome="unmatched", ts=at(), raw_emails=[email],
+                                         hasher=store.hasher, duration_ms=25))
     for i in range(AMBIGUOUS):
         events.append(LookupEvent.create(level="BASIC", outcome="ambiguous", ts=at(),
                                          raw_emails=[KNOWN["shared_email"]], duration_ms=60))
@@ -62,6 +67,8 @@ def seed_events(store: EventStore, now: datetime | None = None) -> int:
                                          external_customer_id=f"cust-{i}", duration_ms=4000,
                                          error_code="ordergroove_timeout", correlation_id=f"corr-{i}"))
     assert all(store.record(event) for event in events)
+    suggested = next(e for e in events if e.external_customer_id == SUGGESTED_FOR)
+    assert store.record_suggestion(suggested.uid, [SUGGESTION])
     return len(events)
 
 
@@ -116,3 +123,78 @@ def write_worker_metrics(directory: Path) -> None:
     for _ in range(2):
         subprocess.run([sys.executable, "-c", script], cwd=ENTRYPOINT.parents[1], check=True,
                        env={"PROMETHEUS_MULTIPROC_DIR": str(directory), "PATH": "/usr/bin:/bin"})
+
+
+def tiny_png(size: int = 8, rgb: tuple[int, int, int] = (15, 107, 107)) -> bytes:
+    """A valid ``size``×``size`` one-colour PNG."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    rows = b"".join(b"\x00" + bytes(rgb) * size for _ in range(size))
+    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+class ImageServer:
+    """A loopback HTTP server with one picture and the ways a picture URL goes wrong.
+
+    >>> with ImageServer() as images: images.url("/ok.png")
+    """
+
+    ROUTES = {
+        "/ok.png": (200, "image/png", tiny_png()),
+        "/lying.png": (200, "image/png", b"<html>not a picture</html>"),
+        "/big.png": (200, "image/png", tiny_png()[:16] + b"\0" * (3 * 1024 * 1024)),
+        "/vector.svg": (200, "image/svg+xml", b"<svg xmlns='http://www.w3.org/2000/svg'><script/></svg>"),
+    }
+    REDIRECTS = {"/moved.png": "/ok.png", "/to-private.png": "http://10.255.255.1/x.png",
+                 "/loop.png": "/loop.png"}
+
+    def __enter__(self) -> "ImageServer":
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        routes, redirects, hits = self.ROUTES, self.REDIRECTS, []
+        self.hits = hits
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - http.server's name
+                hits.append(self.path)
+                if self.path in redirects:
+                    self.send_response(302)
+                    self.send_header("Location", redirects[self.path])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                status, kind, body = routes.get(self.path, (404, "text/plain", b"missing"))
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self._server.server_port}{path}"
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def open_page(at: AppTest, page: str) -> AppTest:
+    """Run the entrypoint once, then switch to ``page`` (a path under dashboard/) and run it."""
+    at.run()
+    at.switch_page(page).run()
+    assert_clean(at)
+    return at

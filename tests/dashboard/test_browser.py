@@ -28,7 +28,8 @@ SHOTS = ROOT / "var" / "screenshots"
 PAGES = {
     "customer_card": (f"?customer={KNOWN['reference']}", "DETAILED JSON"),  # default page: the root
     "customer_card_deep_link": (f"customer_card?customer={KNOWN['reference']}", "DETAILED JSON"),
-    "link_health": ("link_health", "Unmatched identifiers"),
+    "link_health": ("link_health", "lookups did not match"),
+    "unmatched": ("unmatched", "Top reasons"),
     "operations": ("operations", "Recent errors"),
 }
 MIN_PNG_BYTES = 40_000  # blank: ~7 KB; banner and sidebar only: ~35 KB; a rendered page: 80 KB+
@@ -176,3 +177,30 @@ def test_injected_markup_stays_text_in_the_browser(dashboard_env, chromium, tmp_
             assert main.get_by_text("![x](https://evil/pixel)").count() >= 1
             assert page.locator("img[src*='evil'], a[href*='evil']").count() == 0
             assert page.off_machine == []
+
+
+def test_unmatched_view_on_the_demo_history(dashboard_env, sandbox, chromium, tmp_path):
+    """The Unmatched and Link health pages over 30 days of the demo's synthetic history."""
+    from app.events import EventStore, seed_synthetic_events
+
+    store = EventStore(dashboard_env / "events.sqlite3")
+    seed_synthetic_events(store, 30_000, seed=11)
+    store.mark_synthetic()
+    store.close()
+    with running_streamlit(tmp_path / "streamlit.log", OGTK_DATA_DIR=str(dashboard_env),
+                           ORDERGROOVE_BASE_URL=sandbox.base_url,
+                           GLADLY_PROFILE_URL="https://acme.gladly.com/customer/{id}") as url:
+        page = _watched_page(chromium)
+        for name, path, marker in (("unmatched_demo_data", "unmatched", "Top reasons"),
+                                   ("link_health_demo_data", "link_health", "lookups did not match")):
+            page.goto(f"{url}/{path}")
+            _settle(page, marker)
+            assert page.get_by_text("Synthetic demo data.").count() == 1, name
+            assert page.locator('[data-testid="stException"]').count() == 0, name
+            _shoot(page, name)
+        page.goto(f"{url}/unmatched")
+        _settle(page, "Top reasons")
+        page.get_by_text("30 d", exact=True).click()
+        _settle(page, "Top reasons")
+        _shoot(page, "unmatched_demo_data_30d")
+        assert page.off_machine == []

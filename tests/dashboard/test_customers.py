@@ -80,38 +80,52 @@ def test_an_unexpected_error_text_is_not_markup():
     assert "[x](" not in message and "[x](https://evil.example/y)" in shown(message)
 
 
-def test_recheck_a_masked_email_cannot_search(services):
-    answer = customers.recheck(services, "m***@example.com", "emails")
-    assert answer.resolved is None and "can't be searched again" in answer.message
+def test_check_again_needs_something_typed(services):
+    answer = customers.check_again(services, "  ")
+    assert answer.resolved is None and "Type an Ordergroove customer id" in answer.message
 
 
-def test_recheck_asks_ordergroove_afresh_and_resolves(services, sandbox):
+def test_check_again_an_id_asks_ordergroove_afresh(services, sandbox):
     assert services.fetcher.customer(KNOWN["reference"], deadline=customers.deadline_for(services.settings),
                                      stats=customers.FetchStats()) is not None  # now cached
     before = sandbox.stats()["requests"]
-    answer = customers.recheck(services, KNOWN["reference"], "externalCustomerId")
+    answer = customers.check_again(services, KNOWN["reference"])
     assert sandbox.stats()["requests"] > before  # not answered from the cache
     assert answer.resolved is True
     assert "Resolves now" in answer.message and "Dana Reyes <dana.reyes@example.com>" in shown(answer.message)
 
 
-def test_recheck_an_id_still_missing(services):
-    answer = customers.recheck(services, KNOWN["unknown"], "externalCustomerId")
+def test_check_again_an_id_still_missing(services):
+    answer = customers.check_again(services, KNOWN["unknown"])
     assert answer.resolved is False and KNOWN["unknown"] in answer.message
 
 
-def test_recheck_when_ordergroove_fails(services, monkeypatch):
+def test_check_again_an_email_searches_past_the_cache(services, sandbox):
+    assert customers.find_customers(services, "nobody.yet@example.org") == []  # a cached empty search
+    before = sandbox.stats()["requests"]
+    answer = customers.check_again(services, "nobody.yet@example.org")
+    assert sandbox.stats()["requests"] > before and answer.resolved is False
+    answer = customers.check_again(services, " DANA.REYES@example.com")
+    assert answer.resolved is True and f"`{KNOWN['reference']}`" in answer.message
+    shared = customers.check_again(services, KNOWN["shared_email"])
+    assert shared.resolved is None and "has 2 customers" in shared.message
+    assert all(cid in shared.message for cid in KNOWN["shared_email_customers"])
+
+
+def test_check_again_when_ordergroove_fails(services, monkeypatch):
     def fail(*args, **kwargs):
         raise Unavailable("down")
 
     monkeypatch.setattr(services.fetcher, "customer", fail)
-    answer = customers.recheck(services, KNOWN["reference"], "externalCustomerId")
-    assert answer.resolved is None and "could not be reached" in answer.message
+    monkeypatch.setattr(services.fetcher.client, "customers_by_email", fail)
+    for typed in (KNOWN["reference"], "dana.reyes@example.com"):
+        answer = customers.check_again(services, typed)
+        assert answer.resolved is None and "could not be reached" in answer.message
 
 
-def test_recheck_treats_not_found_as_missing(services, monkeypatch):
+def test_check_again_treats_not_found_as_missing(services, monkeypatch):
     def missing(*args, **kwargs):
         raise NotFound("gone")
 
     monkeypatch.setattr(services.fetcher, "customer", missing)
-    assert customers.recheck(services, "x-1", "externalCustomerId").resolved is False
+    assert customers.check_again(services, "x-1").resolved is False

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from datetime import datetime, timedelta, timezone
 
 import pandas as pd
@@ -11,7 +10,7 @@ from app.events import EventStore
 from app.events.health import LinkHealthSummary
 from dashboard import data
 
-from dash_support import UNMATCHED_EMAIL_COUNT, UNMATCHED_IDS, seed_events
+from dash_support import seed_events
 
 
 def _store(tmp_path):
@@ -23,26 +22,6 @@ def _store(tmp_path):
 def _window():
     end = datetime.now(timezone.utc) + timedelta(minutes=1)
     return end - timedelta(hours=24), end
-
-
-def test_unmatched_csv_holds_the_seeded_ids_and_counts(dashboard_env, tmp_path):
-    store = _store(tmp_path)
-    frame = data.unmatched(store, str(store.path), *_window(), None)
-    csv = pd.read_csv(io.BytesIO(data.unmatched_csv(frame)), dtype={"identifier": str})
-    assert list(csv.columns) == ["identifier", "kind", "gladly_customer_id", "count", "first_seen", "last_seen"]
-    counts = dict(zip(csv["identifier"], csv["count"]))
-    assert counts == {**UNMATCHED_IDS, "m***@example.com": UNMATCHED_EMAIL_COUNT}
-    assert csv["first_seen"].str.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$").all()
-    assert csv.loc[csv["identifier"] == "ext-404-alpha", "gladly_customer_id"].item() == "g-ext-404-alpha"
-
-
-def test_filter_unmatched_is_case_insensitive_over_both_ids():
-    frame = pd.DataFrame({"identifier": ["ext-404-alpha", "m***@example.com"],
-                          "gladly_customer_id": ["g-1", None]})
-    assert list(data.filter_unmatched(frame, "ALPHA")["identifier"]) == ["ext-404-alpha"]
-    assert list(data.filter_unmatched(frame, "g-1")["identifier"]) == ["ext-404-alpha"]
-    assert list(data.filter_unmatched(frame, "***@")["identifier"]) == ["m***@example.com"]
-    assert len(data.filter_unmatched(frame, "  ")) == 2
 
 
 def _summary(**overrides):

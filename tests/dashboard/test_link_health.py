@@ -1,20 +1,14 @@
-"""The link-health page on an empty and a seeded event store: KPIs, the unmatched table, the
-filter, and "Check again in Ordergroove"."""
+"""The link-health page on an empty and a seeded event store: KPIs, trend, windows, levels."""
 
 from __future__ import annotations
 
-from app.sandbox import KNOWN
-
-from dash_support import AMBIGUOUS, ERRORS, MATCHED, UNMATCHED_EMAIL_COUNT, UNMATCHED_IDS, assert_clean
+from dash_support import AMBIGUOUS, EMAIL_ONLY, ERRORS, MATCHED, UNMATCHED_EMAIL_COUNT, UNMATCHED_IDS, assert_clean, open_page
 
 PAGE = "app_pages/link_health.py"
 
 
 def _page(app_test):
-    at = app_test.run()
-    at.switch_page(PAGE).run()
-    assert_clean(at)
-    return at
+    return open_page(app_test, PAGE)
 
 
 def test_empty_store_shows_the_first_run_hint(dashboard_env, app_test):
@@ -27,7 +21,7 @@ def test_empty_store_shows_the_first_run_hint(dashboard_env, app_test):
 def test_kpis_of_the_seeded_window(seeded, app_test):
     at = _page(app_test)
     metrics = {m.label: m.value for m in at.metric}
-    unmatched = sum(UNMATCHED_IDS.values()) + UNMATCHED_EMAIL_COUNT
+    unmatched = sum(UNMATCHED_IDS.values()) + UNMATCHED_EMAIL_COUNT + len(EMAIL_ONLY)
     total = MATCHED + unmatched + AMBIGUOUS + ERRORS
     assert metrics["Lookups"] == f"{total:,}"
     assert metrics["Unmatched"] == str(unmatched)
@@ -39,30 +33,18 @@ def test_kpis_of_the_seeded_window(seeded, app_test):
     assert len(at.get("vega_lite_chart")) == 2
 
 
-def test_unmatched_table_holds_the_seeded_ids_with_their_counts(seeded, app_test):
-    at = _page(app_test)
-    table = next(d for d in at.dataframe).value
-    counts = dict(zip(table["identifier"], table["count"]))
-    assert {k: counts[k] for k in UNMATCHED_IDS} == UNMATCHED_IDS
-    assert counts["m***@example.com"] == UNMATCHED_EMAIL_COUNT
-    assert "missing.person" not in " ".join(table["identifier"])  # only ever masked
-    assert list(table["count"]) == sorted(table["count"], reverse=True)
-
-
-def test_filter_narrows_the_table(seeded, app_test):
-    at = _page(app_test)
-    at.text_input(key="lh_filter").input("404-BE").run()
-    assert_clean(at)
-    table = at.dataframe[0].value
-    assert list(table["identifier"]) == ["ext-404-beta"]
-
-
 def test_level_picker_restricts_to_basic(seeded, app_test):
     at = _page(app_test)
     at.button_group[1].set_value("BASIC").run()
     assert_clean(at)
-    table = at.dataframe[0].value
-    assert list(table["identifier"]) == ["m***@example.com"]  # the unmatched ids were DETAILED
+    unmatched = UNMATCHED_EMAIL_COUNT + len(EMAIL_ONLY)  # the unmatched ids were DETAILED
+    assert {m.label: m.value for m in at.metric}["Unmatched"] == str(unmatched)
+
+
+def test_links_to_the_unmatched_page(seeded, app_test):
+    at = _page(app_test)
+    link = at.get("page_link")[0]
+    assert "did not match" in link.proto.label and link.proto.page == "unmatched"
 
 
 def test_longer_window_and_custom_range_render(seeded, app_test):
@@ -74,28 +56,3 @@ def test_longer_window_and_custom_range_render(seeded, app_test):
     assert_clean(at)
     assert at.date_input(key="lh_days")
     assert at.metric
-
-
-def _recheck(at, identifier):
-    pick = at.selectbox(key="lh_recheck_pick")
-    table = at.dataframe[0].value
-    index = int(table.index[table["identifier"] == identifier][0])
-    pick.set_value(index).run()
-    at.button(key="lh_recheck").click().run()
-    assert_clean(at)
-    return at
-
-
-def test_check_again_resolves_an_id_that_exists_now(seeded, app_test):
-    at = _recheck(_page(app_test), KNOWN["reference"])
-    assert at.success and "Resolves now" in at.success[-1].value and "Dana Reyes" in at.success[-1].value
-
-
-def test_check_again_still_missing(seeded, app_test):
-    at = _recheck(_page(app_test), "ext-404-alpha")
-    assert "Still no Ordergroove customer" in at.warning[-1].value
-
-
-def test_check_again_explains_masked_emails_cannot_be_searched(seeded, app_test):
-    at = _recheck(_page(app_test), "m***@example.com")
-    assert "can't be searched again" in at.info[-1].value

@@ -3,7 +3,7 @@ Prometheus files (or the hint that they appear under gunicorn), the cache, recen
 
 from __future__ import annotations
 
-from dash_support import ERRORS, assert_clean, write_worker_metrics
+from dash_support import ERRORS, assert_clean, open_page, write_worker_metrics
 
 PAGE = "app_pages/operations.py"
 
@@ -14,10 +14,7 @@ def _table(at, column):
 
 
 def _page(app_test):
-    at = app_test.run()
-    at.switch_page(PAGE).run()
-    assert_clean(at)
-    return at
+    return open_page(app_test, PAGE)
 
 
 def test_empty_store_and_no_metrics(dashboard_env, app_test):
