@@ -28,7 +28,7 @@ logging.basicConfig(level=logging.WARNING)
 from ..processes import ROOT, ApiProcess, SandboxProcess  # noqa: E402
 from ..sandbox.known import KNOWN  # noqa: E402
 from ..simulate import new_signing_key  # noqa: E402
-from . import freshness, measure, report, upstream  # noqa: E402
+from . import event_writes, freshness, measure, report, upstream  # noqa: E402
 from .loadgen import ensure_wrk, python_load, run_wrk  # noqa: E402
 
 OUT = ROOT / "var" / "bench"
@@ -98,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.events:
             say(f"link-health queries over {args.events:,} events …")
             results["link_health"] = measure.link_health(out, args.events, say=say)
+        results["event_writes"] = event_writes.measure(work, say=say)  # each event backend's writes
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -10,6 +10,8 @@ import re
 from pathlib import Path
 from typing import Any, Sequence
 
+from . import event_writes
+
 START, END = "<!-- performance:start -->", "<!-- performance:end -->"
 
 Row = tuple[str, str, str]  # measurement, result, target / verdict
@@ -99,6 +101,7 @@ def bench_rows(r: dict[str, Any]) -> list[Row]:
         rows.append((f"Warm path profile (pyinstrument, {p.lookups:,} lookups): slowest parts",
                      " · ".join(f"{n.removeprefix('app/')} {s:.0%}" for n, s in ours)
                      + f" · (Flask/Werkzeug/test client {framework:.0%})", "see var/bench/profile.txt"))
+    rows += event_writes.rows(r)
     return rows
 
 
