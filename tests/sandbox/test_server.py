@@ -321,11 +321,11 @@ def test_a_trickled_body_arrives_whole_in_many_pieces_over_trickle_s():
 
 def test_every_product_has_a_picture_served_by_the_sandbox_itself(sb, get):
     product = get("/products/40212877221943/").json()
-    assert product["image_url"] == f"{sb.base_url}/images/products/40212877221943.svg"
+    assert product["image_url"] == f"{sb.base_url}/images/products/40212877221943.png"
     sb.reset_stats()
     picture = requests.get(product["image_url"], timeout=5)  # no api key: it stands in for a CDN
-    assert picture.status_code == 200 and picture.headers["Content-Type"].startswith("image/svg+xml")
-    assert picture.text.startswith("<svg") and "Cold Brew Concentrate" in picture.text
+    assert picture.status_code == 200 and picture.headers["Content-Type"] == "image/png"
+    assert picture.content.startswith(b"\x89PNG\r\n\x1a\n")
     assert sb.stats()["requests"] == 0  # not an Ordergroove call
     listed = get("/products/", params={"page_size": 100, "autoship_enabled": "all",
                                        "allow_discontinued": "true"}).json()["results"]
@@ -335,12 +335,29 @@ def test_every_product_has_a_picture_served_by_the_sandbox_itself(sb, get):
             assert requests.get(p["image_url"], timeout=5).status_code == 200
     # the quirk of a product without image stays, yet a picture exists for it too
     assert get(f"/products/{KNOWN['no_image_product']}/").json()["image_url"] is None
-    assert requests.get(f"{sb.base_url}/images/products/{KNOWN['no_image_product']}.svg", timeout=5).status_code == 200
-    assert requests.get(f"{sb.base_url}/images/products/{KNOWN['missing_product']}.svg", timeout=5).status_code == 404
+    assert requests.get(f"{sb.base_url}/images/products/{KNOWN['no_image_product']}.png", timeout=5).status_code == 200
+    assert requests.get(f"{sb.base_url}/images/products/{KNOWN['missing_product']}.png", timeout=5).status_code == 404
 
 
-def test_product_names_are_escaped_in_pictures():
-    from app.sandbox.images import product_svg
+def test_pictures_are_real_pngs_that_differ_by_product():
+    import struct
+    import zlib
 
-    svg = product_svg({"external_product_id": "1", "name": "<script>alert(1)</script> & Co"})
-    assert "<script>" not in svg and "&lt;script&gt;" in svg
+    from app.sandbox.images import SIZE, product_png
+
+    one, other = product_png("1"), product_png("2")
+    assert one != other
+    width, height = struct.unpack(">II", one[16:24])
+    assert (width, height) == (SIZE, SIZE)
+    idat = one[one.index(b"IDAT") + 4:one.index(b"IEND") - 8]
+    assert len(zlib.decompress(idat)) == SIZE * (1 + 3 * SIZE)  # one filter byte + RGB per row
+
+
+def test_an_image_url_off_the_placeholder_cdn_is_left_alone(sb, get):
+    """A remote-only or broken picture set on a product stays as it is (the dashboard's placeholder case)."""
+    pid = "40212877221943"
+    sb.dataset.product_by_id[pid]["image_url"] = "https://images.shop.example.org/broken.jpg"
+    try:
+        assert get(f"/products/{pid}/").json()["image_url"] == "https://images.shop.example.org/broken.jpg"
+    finally:
+        sb.dataset.product_by_id[pid]["image_url"] = "https://cdn.example.com/p/cold-brew-32.jpg"
