@@ -8,7 +8,6 @@ The store itself is passed as ``_store`` (not hashed); ``db_path`` keys the cach
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -84,33 +83,11 @@ def has_events(_store: "EventStore", db_path: str) -> bool:
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
-def latency_histogram(db_path: str, start: datetime, end: datetime, level: str | None) -> pd.DataFrame:
-    """Lookups per latency band in the window, counted by SQLite (read-only connection).
-
-    The event store has no histogram query yet; this is one GROUP BY over the same covering
-    time index its other queries use.
-    """
-    from app.events.model import HOUR_MS, to_ms
-
-    lo, hi = to_ms(start), to_ms(end)
-    cases = " ".join(f"WHEN duration_ms < {edge} THEN {i}" for i, edge in enumerate(LATENCY_EDGES_MS))
-    sql = (f"SELECT CASE {cases} ELSE {len(LATENCY_EDGES_MS)} END AS band, COUNT(*) "
-           "FROM lookup_events WHERE hour BETWEEN ? AND ? AND ts_ms >= ? AND ts_ms < ?")
-    params: list[Any] = [lo // HOUR_MS, (hi - 1) // HOUR_MS, lo, hi]
-    if level:
-        sql += " AND level = ?"
-        params.append(level)
-    sql += " GROUP BY band"
-    counts = dict.fromkeys(range(len(LATENCY_EDGES_MS) + 1), 0)
-    if Path(db_path).exists():
-        conn = sqlite3.connect(f"{Path(db_path).resolve().as_uri()}?mode=ro", uri=True, timeout=5)
-        try:
-            counts.update(dict(conn.execute(sql, params).fetchall()))
-        except sqlite3.OperationalError:  # no table yet: nothing recorded
-            pass
-        finally:
-            conn.close()
-    return pd.DataFrame({"latency": latency_band_labels(), "lookups": list(counts.values())})
+def latency_histogram(_store: "EventStore", db_path: str, start: datetime, end: datetime,
+                      level: str | None) -> pd.DataFrame:
+    """Lookups per latency band in the window (one GROUP BY in the store, SQLite or PostgreSQL)."""
+    counts = _store.latency_bands(start, end, level, edges_ms=LATENCY_EDGES_MS)
+    return pd.DataFrame({"latency": latency_band_labels(), "lookups": counts})
 
 
 def latency_band_labels() -> list[str]:
@@ -211,3 +188,34 @@ def ms(value: float | None) -> str:
     if value is None:
         return "—"
     return f"{value:.1f} ms" if value < 10 else f"{value:,.0f} ms"
+
+
+# -- actions and webhooks ---------------------------------------------------------------------------
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def recent_actions(_store: "EventStore", db_path: str, start: datetime, end: datetime, action: str | None,
+                   outcome: str | None, limit: int = 1000) -> pd.DataFrame:
+    return _store.recent_actions(start, end, action=action, outcome=outcome, limit=limit)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def action_counts(_store: "EventStore", db_path: str, start: datetime, end: datetime, bucket: str) -> pd.DataFrame:
+    return _store.action_counts(start, end, bucket)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def webhook_summary(_store: "EventStore", db_path: str, start: datetime, end: datetime):
+    return _store.webhook_summary(start, end)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def webhook_counts(_store: "EventStore", db_path: str, start: datetime, end: datetime, bucket: str) -> pd.DataFrame:
+    return _store.webhook_counts(start, end, bucket)
+
+
+def table_csv(frame: pd.DataFrame, time_columns: tuple[str, ...] = ("ts",)) -> bytes:
+    """A table as UTF-8 CSV, its time columns in ISO 8601 UTC."""
+    out = frame.copy()
+    for column in time_columns:
+        if column in out.columns and not out.empty:
+            out[column] = pd.to_datetime(out[column], utc=True).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return out.to_csv(index=False).encode("utf-8")

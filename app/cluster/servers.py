@@ -11,6 +11,7 @@ binaries raise :class:`ServerUnavailable` saying what to install.
 
 from __future__ import annotations
 
+import ctypes
 import glob
 import os
 import pwd
@@ -52,15 +53,17 @@ def _wait_port(port: int, process: subprocess.Popen | None, what: str, log: Path
     raise ServerUnavailable(f"{what} did not listen on port {port} within {START_TIMEOUT_S:.0f}s: {_tail(log)}")
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: SIGTERM it when its parent dies (a killed test run or
-    ``make run-cluster`` never leaves a server behind). Linux only; elsewhere a no-op."""
-    try:
-        import ctypes
+def _parent_death_signal():
+    """A function for ``preexec_fn`` that makes the child get SIGTERM when its parent dies (a
+    killed test run or ``make run-cluster`` never leaves a server behind); ``None`` off Linux.
 
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    libc is loaded here, in the parent: the child of a threaded parent must not import or take
+    any lock before exec, so it only makes the one C call."""
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
-        pass
+        return None
+    return lambda: prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _tail(log: Path, lines: int = 15) -> str:
@@ -97,7 +100,7 @@ class RedisServer(_Managed):
                    "--maxclients", "1000", "--protected-mode", "no", "--logfile", str(self.log)]
         self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL, start_new_session=True,
-                                        preexec_fn=_die_with_parent)
+                                        preexec_fn=_parent_death_signal())
         _wait_port(self.port, self.process, "redis-server", self.log)
         return self
 
@@ -185,13 +188,22 @@ class PostgresServer(_Managed):
     def start(self) -> "PostgresServer":
         self._run("initdb", "-D", str(self.data), "-U", self.superuser, "--auth=trust", "-E", "UTF8",
                   "--no-sync", "--locale=C")
+        self.resume()
+        self.create_database(self.database)
+        return self
+
+    def resume(self) -> None:
+        """Start the server (again, after :meth:`pause`: same port, same data)."""
         options = (f"-c listen_addresses={LOOPBACK} -p {self.port} -k {self.directory} -c fsync=off "
                    "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w",
                   "-t", str(int(START_TIMEOUT_S)), "start")
         self.started = True
-        self.create_database(self.database)
-        return self
+
+    def pause(self) -> None:
+        """Stop the server, keeping its data (to test losing and regaining PostgreSQL)."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+        self.started = False
 
     def create_database(self, name: str) -> str:
         """Create an empty database; returns its URL."""
@@ -204,7 +216,7 @@ class PostgresServer(_Managed):
     def stop(self) -> None:
         if self.started:
             try:
-                self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+                self.pause()
             except ServerUnavailable:
                 pass
             self.started = False
