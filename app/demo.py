@@ -45,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         [sys.executable, "-m", "streamlit", "run", "dashboard/streamlit_app.py", "--server.port",
          str(args.dashboard_port), "--server.address", "127.0.0.1"], log_path=None, name="the dashboard",
         env=clean_env({"ORDERGROOVE_BASE_URL": sandbox.base_url, "ORDERGROOVE_API_KEY": sandbox.api_key,
-                       "OGTK_DATA_DIR": args.data_dir}))
+                       "OGTK_DATA_DIR": args.data_dir,
+                       "OGTK_ACTIONS": "cancel,skip"}))  # the card preview shows the buttons the API declares
     children = [sandbox, api] + ([dashboard] if with_dashboard else [])
     sandbox_url, api_url = sandbox.base_url, api.base_url
 

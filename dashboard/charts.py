@@ -96,3 +96,25 @@ def reasons_bars(reasons: pd.DataFrame) -> alt.Chart:
             tooltip=["reason:N", alt.Tooltip("profiles:Q", format=","), alt.Tooltip("lookups:Q", format=",")],
         )
     )
+
+
+ACTION_COLORS = {"done": "#0f6b6b", "invalid": "#e0a030", "rejected": "#8e6fb5", "error": "#c0504d"}
+WEBHOOK_COLORS = {"applied": "#0f6b6b", "duplicate": "#7a8a94", "ignored": "#e0a030", "rejected": "#c0504d"}
+
+
+def count_bars(counts: pd.DataFrame, bucket: str, colors: dict[str, str], title: str) -> alt.Chart:
+    """Counts per bucket stacked by outcome (``bucket``, ``outcome``, ``count``)."""
+    order = list(colors)
+    frame = counts.rename(columns={"bucket": "bucket_start"})
+    return (
+        alt.Chart(frame, height=200)
+        .mark_bar(width={"band": 0.85})
+        .encode(
+            _time_axis(bucket),
+            alt.Y("count:Q", title=title, stack="zero", axis=alt.Axis(minExtent=Y_AXIS_WIDTH, tickMinStep=1)),
+            alt.Color("outcome:N", sort=order, title=None, legend=alt.Legend(orient="top"),
+                      scale=alt.Scale(domain=order, range=[colors[o] for o in order])),
+            tooltip=[alt.Tooltip("bucket_start:T", title="from", format="%d %b %Y %H:%M"),
+                     "outcome:N", alt.Tooltip("count:Q", format=",")],
+        )
+    )

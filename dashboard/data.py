@@ -211,3 +211,34 @@ def ms(value: float | None) -> str:
     if value is None:
         return "—"
     return f"{value:.1f} ms" if value < 10 else f"{value:,.0f} ms"
+
+
+# -- actions and webhooks ---------------------------------------------------------------------------
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def recent_actions(_store: "EventStore", db_path: str, start: datetime, end: datetime, action: str | None,
+                   outcome: str | None, limit: int = 1000) -> pd.DataFrame:
+    return _store.recent_actions(start, end, action=action, outcome=outcome, limit=limit)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def action_counts(_store: "EventStore", db_path: str, start: datetime, end: datetime, bucket: str) -> pd.DataFrame:
+    return _store.action_counts(start, end, bucket)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def webhook_summary(_store: "EventStore", db_path: str, start: datetime, end: datetime):
+    return _store.webhook_summary(start, end)
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def webhook_counts(_store: "EventStore", db_path: str, start: datetime, end: datetime, bucket: str) -> pd.DataFrame:
+    return _store.webhook_counts(start, end, bucket)
+
+
+def table_csv(frame: pd.DataFrame, time_columns: tuple[str, ...] = ("ts",)) -> bytes:
+    """A table as UTF-8 CSV, its time columns in ISO 8601 UTC."""
+    out = frame.copy()
+    for column in time_columns:
+        if column in out.columns and not out.empty:
+            out[column] = pd.to_datetime(out[column], utc=True).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return out.to_csv(index=False).encode("utf-8")

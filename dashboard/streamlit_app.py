@@ -44,6 +44,7 @@ page = st.navigation([
             url_path="link_health"),
     st.Page("app_pages/unmatched.py", title="Unmatched", icon=":material/person_search:",
             url_path="unmatched"),
+    st.Page("app_pages/actions.py", title="Actions", icon=":material/touch_app:", url_path="actions"),
     st.Page("app_pages/operations.py", title="Operations", icon=":material/speed:",
             url_path="operations"),
 ])

@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=1_000_000, help="events for the link-health timing (0 skips)")
     parser.add_argument("--profile-lookups", type=int, default=1500)
     parser.add_argument("--customer", default=KNOWN["bench"], help="customer of the warm lookups")
+    parser.add_argument("--actions", type=int, default=20, help="action submits timed per action (0 skips)")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--no-readme", action="store_true", help="do not regenerate README's performance section")
     parser.add_argument("--readme-only", action="store_true",
@@ -94,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
             results["rtt_measured_ms"] = measure.upstream_rtt_ms(sandbox.base_url, sandbox.api_key, args.customer)
             in_process(args, results, sandbox, key, payload, work, out)
             over_gunicorn(args, results, sandbox, key, payload, work, wrk)
+            if args.actions:  # last: the submits change the sandbox's data
+                action_submits(args, results, sandbox, key, work)
         if args.events:
             say(f"link-health queries over {args.events:,} events …")
             results["link_health"] = measure.link_health(out, args.events, say=say)
@@ -165,6 +168,22 @@ def in_process(args, results: dict, sandbox: SandboxProcess, key: str, payload: 
                                               args.profile_lookups, out)
     finally:
         services.close()
+
+
+def action_submits(args, results: dict, sandbox: SandboxProcess, key: str, work: Path) -> None:
+    from .. import create_app
+    from .actions import action_latency
+
+    say(f"Gladly Action submits in-process ({args.actions} skips and {args.actions} cancels) …")
+    app = create_app({
+        "ORDERGROOVE_BASE_URL": sandbox.base_url, "ORDERGROOVE_API_KEY": sandbox.api_key,
+        "GLADLY_SIGNING_KEY": key, "OGTK_DATA_DIR": str(measure.fresh_dir(work / "actions")),
+        "OGTK_ACTIONS": "cancel,skip",
+    })
+    try:
+        results["actions"] = action_latency(app, key, sandbox.base_url, sandbox.api_key, n=args.actions, say=say)
+    finally:
+        app.extensions["ogtk"].close()
 
 
 def over_gunicorn(args, results: dict, sandbox: SandboxProcess, key: str, payload: dict, work: Path,

@@ -83,6 +83,13 @@ def bench_rows(r: dict[str, Any]) -> list[Row]:
                      f"cold {c['upstream_cold']:g} · warm {c['upstream_warm']:g}"
                      + (f" · under 16-client load {r['upstream_per_warm_under_load']:.3f}"
                         if "upstream_per_warm_under_load" in r else ""), "warm: 0"))
+    if r.get("actions") and r["actions"].get("skip") and r["actions"].get("cancel"):
+        a = r["actions"]
+        rows.append((f"Gladly Action submit, in-process against the sandbox (n={a['skip']['n']} skips, "
+                     f"{a['cancel']['n']} cancels; answers {a['statuses']})",
+                     f"skip p50 {a['skip']['p50']:.0f} ms · p95 {a['skip']['p95']:.0f} ms · "
+                     f"cancel p50 {a['cancel']['p50']:.0f} ms · p95 {a['cancel']['p95']:.0f} ms",
+                     verdict(max(a["skip"]["p95"], a["cancel"]["p95"]) < 10_000, "< 10 s")))
     if "link_health" in r:
         lh = r["link_health"]
         worst_name, worst = max(lh["queries_s"].items(), key=lambda item: item[1])

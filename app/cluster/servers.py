@@ -11,6 +11,7 @@ binaries raise :class:`ServerUnavailable` saying what to install.
 
 from __future__ import annotations
 
+import ctypes
 import glob
 import os
 import pwd
@@ -52,15 +53,17 @@ def _wait_port(port: int, process: subprocess.Popen | None, what: str, log: Path
     raise ServerUnavailable(f"{what} did not listen on port {port} within {START_TIMEOUT_S:.0f}s: {_tail(log)}")
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: SIGTERM it when its parent dies (a killed test run or
-    ``make run-cluster`` never leaves a server behind). Linux only; elsewhere a no-op."""
-    try:
-        import ctypes
+def _parent_death_signal():
+    """A function for ``preexec_fn`` that makes the child get SIGTERM when its parent dies (a
+    killed test run or ``make run-cluster`` never leaves a server behind); ``None`` off Linux.
 
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    libc is loaded here, in the parent: the child of a threaded parent must not import or take
+    any lock before exec, so it only makes the one C call."""
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
-        pass
+        return None
+    return lambda: prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _tail(log: Path, lines: int = 15) -> str:
@@ -97,7 +100,7 @@ class RedisServer(_Managed):
                    "--maxclients", "1000", "--protected-mode", "no", "--logfile", str(self.log)]
         self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL, start_new_session=True,
-                                        preexec_fn=_die_with_parent)
+                                        preexec_fn=_parent_death_signal())
         _wait_port(self.port, self.process, "redis-server", self.log)
         return self
 

@@ -7,7 +7,7 @@ lookup endpoint would send (shown beside it and downloadable).
 import streamlit as st
 
 from app.ordergroove.errors import OrdergrooveError
-from dashboard import card, customers, images, md
+from dashboard import action_forms, card, customers, images, md
 from dashboard.resources import get_services
 
 services = get_services()
@@ -70,6 +70,41 @@ if result.stale:
 gladly_result = result.results[0]
 person = card.CustomerView.from_result(gladly_result)
 subscriptions = card.subscription_views(gladly_result)
+transactions = {str(tx.get("subscriptionId", "")): tx for tx in gladly_result.get("transactions") or ()}
+
+
+def action_form_preview(action) -> None:
+    """The form Gladly opens for ``action``, drawn read-only (nothing is submitted from here)."""
+    form, problem = action_forms.load_form(services, action)
+    with st.container(border=True, key=f"card_form_box_{action.form_url}"):
+        if form is None:
+            st.warning(md.text(problem), icon=":material/block:")
+        else:
+            st.markdown(f"**{md.text(form.get('title', action.name))}**  \n"
+                        f"Form from {md.code(action.form_url)}, read-only: Gladly renders it for the agent.")
+            for n, section in enumerate(action_forms.sections(form)):
+                label = md.text(section["label"] + ("" if section["optional"] else " *"))
+                key = f"card_form_{action.form_url}_{n}"
+                if section["kind"] == "select":
+                    st.selectbox(label, section["options"], index=None, disabled=True, key=key,
+                                 placeholder=section["placeholder"] or "Choose…", help=section["hint"] or None)
+                elif section["kind"] == "text":
+                    st.text_input(label, disabled=True, key=key, help=section["hint"] or None)
+                elif section["kind"] == "checkbox":
+                    st.checkbox(md.text(section["text"] or section["label"]), disabled=True, key=key,
+                                help=section["hint"] or None)
+                else:
+                    st.caption(f"{label}: a {md.code(section['kind'])} field")
+            submit, close = st.columns(2)
+            submit.button(md.text(form.get("submitButton", "Submit")), disabled=True, type="primary",
+                          key=f"card_form_submit_{action.form_url}")
+            close.button(md.text(form.get("closeButton", "Close")), disabled=True,
+                         key=f"card_form_close_{action.form_url}")
+        if st.button("Close the preview", key=f"card_form_done_{action.form_url}", icon=":material/close:"):
+            st.session_state.pop("card_form", None)
+            st.rerun()
+
+
 pictures = images.load_images(tuple(sub.image_url for sub in subscriptions if sub.image_url))
 card_column, json_column = st.columns([3, 2], gap="large")
 
@@ -105,6 +140,16 @@ with card_column:
                 facts_left, facts_right = card.split_facts(sub.facts)
                 left.markdown(facts_left)
                 right.markdown(facts_right)
+                declared = action_forms.card_actions(transactions.get(sub.subscription_id, {}))
+                if declared:
+                    st.caption("Buttons Gladly shows on this subscription (open one to see its form):")
+                    for column, action in zip(st.columns(len(declared) + 1), declared):
+                        if column.button(md.text(action.name), key=f"card_action_{action.form_url}",
+                                         icon=":material/touch_app:"):
+                            st.session_state["card_form"] = action.form_url
+                    opened = next((a for a in declared if a.form_url == st.session_state.get("card_form")), None)
+                    if opened is not None:
+                        action_form_preview(opened)
 
 with json_column:
     st.subheader("DETAILED JSON")

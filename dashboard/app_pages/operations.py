@@ -1,10 +1,10 @@
-"""Operations: lookup latency, Ordergroove requests, the cache and recent errors."""
+"""Operations: lookup latency, Ordergroove requests, the cache, webhooks and recent errors."""
 
 from datetime import datetime, timezone
 
 import streamlit as st
 
-from dashboard import charts, data, upstream, windows
+from dashboard import card, charts, data, upstream, webhooks, windows
 from dashboard.resources import get_services
 
 services = get_services()
@@ -69,6 +69,33 @@ with st.expander("Clear the cache", icon=":material/delete_sweep:"):
     if st.button("Clear cache", type="primary", disabled=not understood, key="ops_clear"):
         removed = services.fetcher.cache.clear()
         st.success(f"Cache cleared ({removed:,} entries removed).", icon=":material/check_circle:")
+
+# -- webhooks (event store) --------------------------------------------------------------------------
+st.subheader("Webhooks")
+hooks_window = windows.Window.preset(choice, now=datetime.now(timezone.utc))
+summary = data.webhook_summary(store, db, hooks_window.start, hooks_window.end)
+warning = webhooks.quiet_warning(summary.last_received, datetime.now(timezone.utc),
+                                 is_configured=webhooks.configured(), limit=webhooks.quiet_after())
+if warning:
+    st.warning(warning, icon=":material/notifications_off:")
+last, delivered, failures = st.columns(3)
+last.metric("Last received", "never" if summary.last_received is None else
+            card.age_text(summary.last_received).replace("fetched ", ""), border=True,
+            help="The latest authentic delivery (any outcome but rejected), however old.")
+delivered.metric(f"Deliveries · {choice}", f"{summary.deliveries:,}", border=True)
+failures.metric(f"Signature failures · {choice}", f"{summary.signature_failures:,}", border=True,
+                help="Deliveries refused with a 401: a wrong or rotated ORDERGROOVE_WEBHOOK_KEY, or a forgery.")
+if summary.deliveries:
+    counts = data.webhook_counts(store, db, hooks_window.start, hooks_window.end, hooks_window.bucket)
+    st.altair_chart(charts.count_bars(counts, hooks_window.bucket, charts.WEBHOOK_COLORS, "deliveries"),
+                    width="stretch")
+    st.dataframe(summary.by_type_outcome, hide_index=True, key="ops_webhook_types", column_config={
+        "type": "Event type", "outcome": "Outcome", "count": st.column_config.NumberColumn("Deliveries")})
+elif not webhooks.configured():
+    st.info("Webhooks are off: set `ORDERGROOVE_WEBHOOK_KEY` and configure the webhook in Ordergroove's "
+            "admin to refresh cards within a second of a change.", icon=":material/webhook:")
+else:
+    st.info("No webhook deliveries in this window.", icon=":material/webhook:")
 
 # -- recent errors ------------------------------------------------------------------------------------
 st.subheader("Recent errors")

@@ -287,6 +287,15 @@ def test_a_write_that_did_not_land_is_sent_once_more_after_the_read_back(client,
     assert len(og.patches) == 2
 
 
+def test_ordergroove_that_never_answers_is_a_406_after_a_bounded_number_of_writes(client, og):
+    og.on_patch.extend(["timeout"] * 5)
+    response = post(client, CANCEL, {})
+    assert response.status_code == 406
+    assert response.get_json()["errors"][0]["message"] == "Subscription not canceled"
+    assert len(og.patches) == 3  # each one only after a read-back showed the previous did not land
+    assert og.requests.count(f"GET /subscriptions/{SID}/") == 4  # the fresh read and three read-backs
+
+
 @pytest.mark.parametrize("busy", [429, 423])
 def test_429_and_423_are_sent_again(client, og, busy):
     og.on_patch.append((busy, {"detail": "busy"}))

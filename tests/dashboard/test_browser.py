@@ -30,6 +30,7 @@ PAGES = {
     "customer_card_deep_link": (f"customer_card?customer={KNOWN['reference']}", "DETAILED JSON"),
     "link_health": ("link_health", "lookups did not match"),
     "unmatched": ("unmatched", "Top reasons"),
+    "actions": ("actions", "No actions submitted in this window"),
     "operations": ("operations", "Recent errors"),
 }
 MIN_PNG_BYTES = 40_000  # blank: ~7 KB; banner and sidebar only: ~35 KB; a rendered page: 80 KB+
@@ -83,7 +84,7 @@ def running_streamlit(log_path: Path, **env_overrides: str):
 @pytest.fixture
 def streamlit_server(seeded, sandbox, tmp_path):
     with running_streamlit(tmp_path / "streamlit.log", OGTK_DATA_DIR=str(seeded),
-                           ORDERGROOVE_BASE_URL=sandbox.base_url) as url:
+                           ORDERGROOVE_BASE_URL=sandbox.base_url, OGTK_ACTIONS="cancel,skip") as url:
         yield url
 
 
@@ -142,6 +143,11 @@ def test_screenshot_of_each_page(streamlit_server, chromium):
         assert page.get_by_text("Page not found").count() == 0, name
         shot = _shoot(page, name)
         assert shot.stat().st_size > MIN_PNG_BYTES, (name, shot.stat().st_size)
+    page.goto(f"{streamlit_server}/?customer={KNOWN['reference']}")
+    _settle(page, "DETAILED JSON")
+    page.get_by_role("button", name="Cancel subscription").first.click()
+    _settle(page, "read-only: Gladly renders it")
+    _shoot(page, "customer_card_cancel_form")
     assert page.off_machine == []
 
 
@@ -180,7 +186,7 @@ def test_injected_markup_stays_text_in_the_browser(dashboard_env, chromium, tmp_
 
 
 def test_unmatched_view_on_the_demo_history(dashboard_env, sandbox, chromium, tmp_path):
-    """The Unmatched and Link health pages over 30 days of the demo's synthetic history."""
+    """Unmatched, Link health, Actions and Operations (webhooks) over the demo's synthetic history."""
     from app.events import EventStore, seed_synthetic_events
 
     store = EventStore(dashboard_env / "events.sqlite3")
@@ -189,10 +195,13 @@ def test_unmatched_view_on_the_demo_history(dashboard_env, sandbox, chromium, tm
     store.close()
     with running_streamlit(tmp_path / "streamlit.log", OGTK_DATA_DIR=str(dashboard_env),
                            ORDERGROOVE_BASE_URL=sandbox.base_url,
-                           GLADLY_PROFILE_URL="https://acme.gladly.com/customer/{id}") as url:
+                           GLADLY_PROFILE_URL="https://acme.gladly.com/customer/{id}",
+                           ORDERGROOVE_WEBHOOK_KEY="demo-key", OGTK_ACTIONS="cancel,skip") as url:
         page = _watched_page(chromium)
         for name, path, marker in (("unmatched_demo_data", "unmatched", "Top reasons"),
-                                   ("link_health_demo_data", "link_health", "lookups did not match")):
+                                   ("link_health_demo_data", "link_health", "lookups did not match"),
+                                   ("actions_demo_data", "actions", "Recent submits"),
+                                   ("operations_demo_data", "operations", "Recent errors")):
             page.goto(f"{url}/{path}")
             _settle(page, marker)
             assert page.get_by_text("Synthetic demo data.").count() == 1, name

@@ -171,3 +171,34 @@ def test_the_url_value_is_shown_never_rendered_as_markup(dashboard_env, app_test
     warning = at.warning[-1].value
     assert "No Ordergroove customer with id" in warning
     assert not _markup_tokens(warning) and query in warning  # inside a code span that holds it whole
+
+
+def test_card_shows_the_action_buttons_and_their_forms_read_only(dashboard_env, monkeypatch, app_test):
+    monkeypatch.setenv("OGTK_ACTIONS", "cancel,skip")
+    at = _card(app_test, KNOWN["reference"])
+    result = json.loads(at.code[0].value)["results"][0]
+    declared = result["transactions"][0]["actions"]
+    labels = [b.label for b in at.button if b.key and b.key.startswith("card_action_")]
+    assert labels == [shown_label for shown_label in (d["name"] for d in declared)] == \
+        ["Cancel subscription", "Skip next order"]
+    assert "actions" not in result["transactions"][1]  # the canceled one has none
+
+    at.button(key=f"card_action_{declared[0]['formUrl']}").click().run()
+    assert_clean(at)
+    reasons = next(s for s in at.selectbox if s.key.startswith("card_form_"))
+    assert reasons.disabled and "Overstocked" in reasons.options
+    details = next(t for t in at.text_input if t.key.startswith("card_form_"))
+    assert details.disabled
+    assert at.button(key=f"card_form_submit_{declared[0]['formUrl']}").disabled
+
+    at.button(key=f"card_action_{declared[1]['formUrl']}").click().run()
+    assert_clean(at)
+    confirm = next(c for c in at.checkbox if c.key.startswith("card_form_"))
+    assert confirm.disabled and shown(confirm.label).startswith("Skip the order due on Dec 28, 2026")
+    at.button(key=f"card_form_done_{declared[1]['formUrl']}").click().run()
+    assert not [c for c in at.checkbox if c.key.startswith("card_form_")]
+
+
+def test_card_without_actions_enabled_has_no_buttons(dashboard_env, app_test):
+    at = _card(app_test, KNOWN["reference"])
+    assert not [b for b in at.button if b.key and b.key.startswith("card_action_")]
