@@ -17,7 +17,7 @@ from .deadline import Deadline
 from .gladly.presenter import present_basic, present_detailed
 from .gladly.schema import LookupRequest
 from .ordergroove.fetcher import FetchStats, ProfileFetcher
-from .outcomes import AMBIGUOUS, ERROR, MATCHED, UNMATCHED
+from .outcomes import AMBIGUOUS, EMAIL_AMBIGUOUS, EMAIL_UNKNOWN, ERROR, ID_UNKNOWN, MATCHED, UNMATCHED, UPSTREAM_ERROR
 
 __all__ = ["AMBIGUOUS", "BASIC_RESULT_LIMIT", "ERROR", "MATCHED", "UNMATCHED", "LookupResult", "LookupService",
            "response_body"]
@@ -27,13 +27,24 @@ BASIC_RESULT_LIMIT = 10
 
 @dataclass
 class LookupResult:
-    """What a lookup found; ``results`` is the list that goes under ``{"results": ...}``."""
+    """What a lookup found; ``results`` is the list that goes under ``{"results": ...}``.
+
+    ``reason`` (an ``app.outcomes`` reason code) says why it did not match; ``partial`` that
+    some piece of the card (an order, a product) was cut off and left out.
+    """
 
     outcome: str
     results: list[dict[str, Any]] = field(default_factory=list)
     matched_customer_id: str | None = None
     stale: bool = False
     fetched_at: datetime | None = None
+    reason: str | None = None
+    partial: bool = False
+
+    @classmethod
+    def failed(cls) -> "LookupResult":
+        """Ordergroove failed and nothing was cached to answer with."""
+        return cls(ERROR, reason=UPSTREAM_ERROR)
 
     def body(self) -> bytes:
         return response_body(self.results)
@@ -75,14 +86,14 @@ class LookupService:
     def _basic(self, request: LookupRequest, deadline: Deadline, stats: FetchStats) -> LookupResult:
         candidates = self._candidates(request, deadline, stats)[:BASIC_RESULT_LIMIT]
         if not candidates:
-            return LookupResult(UNMATCHED, stale=bool(stats.stale))
-        matched_id = candidates[0].merchant_user_id if len(candidates) == 1 else None
-        outcome = MATCHED if len(candidates) == 1 else AMBIGUOUS
+            return LookupResult(UNMATCHED, stale=bool(stats.stale), reason=_unmatched_reason(request))
+        single = len(candidates) == 1
         return LookupResult(
-            outcome,
+            MATCHED if single else AMBIGUOUS,
             [present_basic(c) for c in candidates],
-            matched_customer_id=matched_id,
+            matched_customer_id=candidates[0].merchant_user_id if single else None,
             stale=bool(stats.stale),
+            reason=None if single else EMAIL_AMBIGUOUS,
         )
 
     def _detailed(self, request: LookupRequest, deadline: Deadline, stats: FetchStats) -> LookupResult:
@@ -93,17 +104,26 @@ class LookupService:
         else:
             candidates = self._candidates(request, deadline, stats)
             if len(candidates) > 1 and request.unique_match_required:
-                return LookupResult(AMBIGUOUS, stale=bool(stats.stale))
+                return LookupResult(AMBIGUOUS, stale=bool(stats.stale), reason=EMAIL_AMBIGUOUS)
             profile = (
                 self.fetcher.profile(candidates[0].merchant_user_id, deadline=deadline, stats=stats)
                 if candidates else None
             )
         if profile is None:  # unknown id, no email match, or deleted between search and fetch
-            return LookupResult(UNMATCHED, stale=bool(stats.stale))
+            return LookupResult(UNMATCHED, stale=bool(stats.stale), reason=_unmatched_reason(request))
         return LookupResult(
             MATCHED,
             [present_detailed(profile, actions=self.actions)],
             matched_customer_id=profile.customer.merchant_user_id,
             stale=profile.stale or bool(stats.stale),
             fetched_at=profile.fetched_at,
+            partial=profile.partial,
         )
+
+
+def _unmatched_reason(request: LookupRequest) -> str | None:
+    """The id Gladly sent is the primary key: unknown id first, else the emails; phones alone
+    (which never match) leave no reason."""
+    if request.external_customer_id:
+        return ID_UNKNOWN
+    return EMAIL_UNKNOWN if request.emails else None

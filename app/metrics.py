@@ -51,6 +51,12 @@ CACHE_MISSES = Counter("ogtk_cache_misses_total", "Cache reads that needed Order
 CACHE_STALE = Counter(
     "ogtk_cache_stale_served_total", "Expired entries served because Ordergroove failed.", ["kind"]
 )
+SUGGESTIONS = Counter(
+    "ogtk_suggestions_total",
+    "Searches after an unknown-id DETAILED lookup for customers with its emails, by outcome "
+    "(found, none, failed; dropped: the bounded queue was full).",
+    ["outcome"],
+)
 DEPENDENCY_UP = Gauge(
     "ogtk_dependency_up",
     "1 when a shared dependency (Ordergroove, a shared Redis or PostgreSQL) worked at the last /readyz, "

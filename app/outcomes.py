@@ -10,6 +10,11 @@ MATCHED, UNMATCHED, AMBIGUOUS, ERROR = "matched", "unmatched", "ambiguous", "err
 #: what an authenticated, valid lookup found; each one is stored as a lookup event
 OUTCOMES = (MATCHED, UNMATCHED, AMBIGUOUS, ERROR)
 
+#: why a lookup did not match (CONTRACT section 5): on the LookupResult and the event
+ID_UNKNOWN, EMAIL_UNKNOWN, EMAIL_AMBIGUOUS, UPSTREAM_ERROR = "id_unknown", "email_unknown", "email_ambiguous", \
+    "upstream_error"
+REASON_CODES = (ID_UNKNOWN, EMAIL_UNKNOWN, EMAIL_AMBIGUOUS, UPSTREAM_ERROR)
+
 UNAUTHORIZED, INVALID = "unauthorized", "invalid"
 #: requests refused before matching: counted in metrics, never stored as events (CONTRACT §5)
 REFUSED = (UNAUTHORIZED, INVALID)

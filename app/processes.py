@@ -138,11 +138,11 @@ class SandboxProcess(ManagedProcess):
 
     name = "the Ordergroove sandbox"
 
-    def __init__(self, *, log_path: Path | None, latency_ms: float = 0.0, port: int | None = None, **faults: float):
+    def __init__(self, *, log_path: Path | None, latency_ms: float = 0.0, port: int | None = None, **flags: Any):
         self.port = port or free_port()
         self.api_key = SANDBOX_DEFAULT_API_KEY
         command = [sys.executable, "-m", "app.sandbox", "--port", str(self.port), "--latency-ms", str(latency_ms)]
-        for name, value in faults.items():
+        for name, value in flags.items():  # fault settings, customers, webhook_url, webhook_key, ...
             command += [f"--{name.replace('_', '-')}", str(value)]
         super().__init__(command, log_path=log_path)
         self.http = requests.Session()
@@ -162,6 +162,14 @@ class SandboxProcess(ManagedProcess):
     def request_log(self) -> list[dict]:
         """As :meth:`app.sandbox.SandboxServer.request_log`; the times are this machine's ``time.monotonic()``."""
         return self.http.get(f"{self.base_url}/_sandbox/requests", timeout=10).json()
+
+    def mutate(self, **edit: Any) -> tuple[int, dict]:
+        """An admin edit in Ordergroove, simulated (``POST /_sandbox/mutate``): ``(status, body)``."""
+        response = self.http.post(f"{self.base_url}/_sandbox/mutate", json=edit, timeout=10)
+        return response.status_code, response.json()
+
+    def webhook_stats(self) -> dict:
+        return self.http.get(f"{self.base_url}/_sandbox/webhooks", timeout=5).json()
 
     def reset_stats(self) -> None:
         self.http.post(f"{self.base_url}/_sandbox/reset-stats", timeout=5).raise_for_status()
@@ -221,6 +229,10 @@ class ApiProcess(ManagedProcess):
             self.wait_workers(self.workers, timeout=30)
         return self
 
+    def worker_rss_mib(self) -> list[float]:
+        """Resident memory of each worker, in MiB (``make bench`` reports it; target ≤ 60)."""
+        return [rss_mib(pid) for pid in self.worker_pids()]
+
     def worker_pids(self) -> list[int]:
         """Pids of the gunicorn workers: the master's children."""
         return child_pids(self.pid)
@@ -235,6 +247,20 @@ class ApiProcess(ManagedProcess):
         if len(pids) < count:
             raise RuntimeError(f"gunicorn has {len(pids)} workers, expected {count}:\n{log_tail(self.log_path)}")
         return pids
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of ``pid`` in MiB (``VmRSS`` of /proc), what a worker really costs."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024.0
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def mapped_libraries(pid: int, names: tuple[str, ...] = ("pandas", "numpy", "streamlit", "pyarrow")) -> set[str]:
+    """Which of ``names`` have files mapped into ``pid`` (a package imported there maps its .so)."""
+    maps = Path(f"/proc/{pid}/maps").read_text()
+    return {name for name in names if f"/{name}/" in maps or f"/{name}." in maps}
 
 
 def child_pids(pid: int) -> list[int]:

@@ -8,17 +8,18 @@ lookup service, the authenticator and the event store. The API hangs it on
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from flask import Flask, current_app
 
 from .actions import ActionService
-from .events import EventStore, RetentionWorker
+from .events import EventStore, RetentionWorker, open_event_store
 from .gladly.auth import Authenticator
 from .lookup import LookupService
 from .ordergroove.fetcher import ProfileFetcher
 from .readiness import ReadinessChecker
+from .suggestions import BackgroundQueue, search_and_record
 from .settings import Settings
 
 log = logging.getLogger("ogtk")
@@ -39,16 +40,18 @@ class Services:
     settings: Settings
     fetcher: ProfileFetcher
     lookups: LookupService
-    events: EventStore
+    events: EventStore  # or PostgresEventStore (OGTK_EVENTS_URL): the same API
     authenticator: Authenticator
     readiness: ReadinessChecker
     retention: RetentionWorker | None = None
+    #: searches made after an answer has gone out (the unknown-id suggestion of CONTRACT §5)
+    background: BackgroundQueue = field(default_factory=BackgroundQueue)
 
     @classmethod
     def build(cls, settings: Settings) -> "Services":
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         fetcher = ProfileFetcher.from_settings(settings)
-        events = EventStore(settings.events_db_path, busy_timeout_ms=EVENT_BUSY_TIMEOUT_MS)
+        events = open_event_store(settings, busy_timeout_ms=EVENT_BUSY_TIMEOUT_MS)
         services = cls(
             settings=settings,
             fetcher=fetcher,
@@ -74,7 +77,14 @@ class Services:
             self.retention = RetentionWorker(self.events, self.settings.event_retention_days).start()
         return self.retention
 
+    def suggest_after_answer(self, uid: str, emails: tuple[str, ...], unknown_id: str | None) -> bool:
+        """Queue the suggestion search for event ``uid``; ``False`` when the queue dropped it."""
+        return self.background.submit(lambda: search_and_record(
+            self.fetcher, self.events, uid, emails, deadline_s=self.settings.lookup_deadline_s,
+            unknown_id=unknown_id))
+
     def close(self) -> None:
+        self.background.close()
         if self.retention is not None:
             self.retention.stop()  # first: it ends its own connection before the store closes
         self.fetcher.close()

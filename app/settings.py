@@ -180,6 +180,8 @@ class Settings:
     cache_timeout_s: float = 0.5
     # Lookup events
     event_retention_days: int = 90
+    #: OGTK_EVENTS_URL: events in this PostgreSQL database, shared by every instance (section 10)
+    events_url: Secret | None = None
     # Gladly Actions (section 8) and Ordergroove webhooks (section 9)
     actions: frozenset[str] = frozenset()
     cancel_reasons: tuple[tuple[str, str], ...] = DEFAULT_CANCEL_REASONS
@@ -295,6 +297,11 @@ class Settings:
         values["actions"] = parse_actions(text("OGTK_ACTIONS"))
         if (reasons := text("OGTK_CANCEL_REASONS")) is not None:
             values["cancel_reasons"] = parse_cancel_reasons(reasons)
+        if (events_url := text("OGTK_EVENTS_URL")) is not None:
+            if not events_url.startswith(("postgresql://", "postgres://")):
+                raise SettingsError("OGTK_EVENTS_URL must be a postgresql:// URL (leave it unset for "
+                                    "SQLite under OGTK_DATA_DIR)")
+            values["events_url"] = Secret(events_url)
         if (webhook_key := text("ORDERGROOVE_WEBHOOK_KEY")) is not None:
             if not any(k.strip() for k in webhook_key.split(",")):
                 raise SettingsError("ORDERGROOVE_WEBHOOK_KEY holds no key (a comma list of keys)")

@@ -174,3 +174,18 @@ def test_a_usr2_upgrade_keeps_the_metrics_of_both_generations(tmp_path, sandbox)
         assert prom.is_dir()
         assert _metric_total(base, "ogtk_lookups_total{") == 5 + 1 + 4
         os.killpg(old.pid, signal.SIGTERM)
+
+
+def test_a_worker_after_hundreds_of_lookups_holds_no_pandas_numpy_or_streamlit(tmp_path, sandbox):
+    from app.processes import ApiProcess, mapped_libraries
+
+    api = ApiProcess(sandbox_url=sandbox.base_url, data_dir=tmp_path / "data", signing_key=SIGNING_KEY,
+                     log_path=tmp_path / "api.log", workers=1)
+    with api:
+        gladly = GladlyClient(api.lookup_url, signing_key=SIGNING_KEY)
+        plan = [detailed(KNOWN["reference"]), basic(emails=["dana.reyes@example.com"]), detailed(KNOWN["unknown"])]
+        assert all(gladly.lookup(payload).status == 200 for payload in plan * 40)
+        assert requests.get(f"{api.base_url}/metrics", timeout=10).status_code == 200
+        [worker] = api.worker_pids()
+        assert mapped_libraries(worker) == set()
+        assert api.worker_rss_mib()[0] > 0

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from ..outcomes import ACTION_OUTCOMES, OUTCOMES, WEBHOOK_OUTCOMES
+from ..outcomes import (ACTION_OUTCOMES, EMAIL_AMBIGUOUS, EMAIL_UNKNOWN, ID_UNKNOWN, OUTCOMES, UPSTREAM_ERROR,
+                        WEBHOOK_OUTCOMES)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .hashing import EmailHasher
@@ -23,10 +24,10 @@ if TYPE_CHECKING:  # pragma: no cover
 LEVELS = ("BASIC", "DETAILED")
 #: Why a lookup did not match: code -> the label the dashboard shows.
 REASONS = {
-    "id_unknown": "id unknown to Ordergroove",
-    "email_unknown": "email not in Ordergroove",
-    "email_ambiguous": "several Ordergroove customers share this email",
-    "upstream_error": "Ordergroove failed",
+    ID_UNKNOWN: "id unknown to Ordergroove",
+    EMAIL_UNKNOWN: "email not in Ordergroove",
+    EMAIL_AMBIGUOUS: "several Ordergroove customers share this email",
+    UPSTREAM_ERROR: "Ordergroove failed",
 }
 ACTIONS = ("cancel", "skip")
 ACTION_SOURCES = ("gladly", "cli")

@@ -19,11 +19,11 @@ from .. import metrics
 from ..deadline import Deadline
 from ..events import LookupEvent
 from ..gladly.errors import GladlyError
-from ..gladly.schema import LookupRequest, parse_lookup_request
+from ..gladly.schema import DETAILED, LookupRequest, parse_lookup_request
 from ..lookup import LookupResult
 from ..ordergroove.errors import OrdergrooveError
 from ..ordergroove.fetcher import FetchStats
-from ..outcomes import ERROR, INVALID, UNAUTHORIZED
+from ..outcomes import ERROR, ID_UNKNOWN, INVALID, UNAUTHORIZED
 from ..services import get_services
 from ..settings import LOOKUP_PATH
 from .responses import error_response
@@ -70,7 +70,7 @@ def lookup() -> Response:
             lookup_request, deadline=deadline.shrink(ANSWER_MARGIN_S), stats=stats
         )
     except OrdergrooveError as exc:
-        result = LookupResult(ERROR)
+        result = LookupResult.failed()
         status, error_code = 503, f"ordergroove_{type(exc).__name__.lower()}"
         log.warning("ordergroove failed during lookup %s: %s", correlation_id, exc)
     except Exception:  # a bug of ours: still answer in JSON, still record the event
@@ -79,7 +79,7 @@ def lookup() -> Response:
         status, error_code = 500, "internal_error"
 
     duration = time.perf_counter() - started
-    _record(services, lookup_request, result, stats, duration, correlation_id, error_code)
+    event = _record(services, lookup_request, result, stats, duration, correlation_id, error_code)
     metrics.LOOKUPS.labels(level=lookup_request.level, outcome=result.outcome).inc()
     metrics.LOOKUP_SECONDS.labels(level=lookup_request.level).observe(duration)
     log.info(
@@ -95,7 +95,16 @@ def lookup() -> Response:
     response = Response(result.body(), status=200, mimetype="application/json")
     if result.stale:
         response.headers["X-OGTK-Stale"] = "1"
+    if event is not None and _wants_suggestion(lookup_request, result):
+        # submitted when the response is closed, i.e. sent: the answer never waits for it
+        response.call_on_close(lambda: services.suggest_after_answer(
+            event.uid, lookup_request.emails, lookup_request.external_customer_id))
     return response
+
+
+def _wants_suggestion(req: LookupRequest, result: LookupResult) -> bool:
+    """A DETAILED lookup for an id Ordergroove does not know, with emails to search instead."""
+    return req.level == DETAILED and result.reason == ID_UNKNOWN and bool(req.emails)
 
 
 def route_configured_path(app, path: str) -> None:
@@ -120,9 +129,13 @@ def upstream_failure_detail(error_code: str | None) -> str:
 
 
 def _record(services, req: LookupRequest, result: LookupResult, stats: FetchStats, duration: float,
-            correlation_id: str | None, error_code: str | None) -> None:
+            correlation_id: str | None, error_code: str | None) -> LookupEvent | None:
+    """Store the lookup's event; the event when stored, else ``None`` (never raises)."""
     try:
         event = LookupEvent.create(
+            hasher=services.events.hasher,
+            reason=result.reason,
+            partial=result.partial,
             level=req.level,
             outcome=result.outcome,
             gladly_customer_id=req.gladly_customer_id,
@@ -139,8 +152,8 @@ def _record(services, req: LookupRequest, result: LookupResult, stats: FetchStat
     except ValueError:  # an event we cannot describe must not cost Gladly its answer
         log.exception("could not build the lookup event for %s", correlation_id)
         metrics.EVENT_WRITE_FAILURES.inc()
-        return
-    services.events.record(event)  # never raises; failures are counted in metrics
+        return None
+    return event if services.events.record(event) else None  # failures are counted in metrics
 
 
 def _log_line(correlation_id: str | None, level: str, outcome: str, started: float, **extra: Any) -> str:

@@ -1,0 +1,121 @@
+"""Matching rules (app/lookup.py) over a stand-in fetcher: CONTRACT section 4, rule by rule."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from app.deadline import Deadline
+from app.gladly.schema import parse_lookup_request
+from app.lookup import BASIC_RESULT_LIMIT, LookupService
+from app.ordergroove.errors import Unavailable
+from app.ordergroove.fetcher import FetchStats
+from app.ordergroove.models import Customer, CustomerProfile
+from app.outcomes import AMBIGUOUS, MATCHED, UNMATCHED
+from support import basic, detailed
+
+
+class Fetcher:
+    """Ordergroove as a dict: ids → customers, emails → ids. Records what was asked."""
+
+    def __init__(self, customers=(), emails=None, partial=False, fail=False):
+        self.customers = {c.merchant_user_id: c for c in customers}
+        self.emails = emails or {}
+        self.partial, self.fail = partial, fail
+        self.asked: list[tuple] = []
+
+    def customer(self, customer_id, *, deadline, stats=None):
+        self.asked.append(("customer", customer_id))
+        if self.fail:
+            raise Unavailable("down")
+        return self.customers.get(customer_id)
+
+    def find_by_emails(self, emails, *, deadline, stats=None):
+        self.asked.append(("emails", tuple(emails)))
+        if self.fail:
+            raise Unavailable("down")
+        ids = [i for e in emails for i in self.emails.get(e.lower(), [])]
+        return [self.customers[i] for i in dict.fromkeys(ids)]
+
+    def profile(self, customer_id, *, deadline, stats=None):
+        self.asked.append(("profile", customer_id))
+        customer = self.customers.get(customer_id)
+        if customer is None:
+            return None
+        return CustomerProfile(customer=customer, subscriptions=(), next_orders={}, products={},
+                               fetched_at=datetime.now(timezone.utc), partial=self.partial)
+
+
+def people(n: int) -> list[Customer]:
+    return [Customer(merchant_user_id=str(100 + i), first_name=f"P{i}", email="shared@example.com")
+            for i in range(n)]
+
+
+def run(fetcher, payload):
+    return LookupService(fetcher).lookup(parse_lookup_request(payload), deadline=Deadline(4), stats=FetchStats())
+
+
+def test_basic_returns_at_most_ten_candidates_and_calls_more_ambiguous():
+    fetcher = Fetcher(people(14), {"shared@example.com": [str(100 + i) for i in range(14)]})
+    result = run(fetcher, basic(emails=["Shared@Example.com"]))
+    assert len(result.results) == BASIC_RESULT_LIMIT == 10
+    assert [r["externalCustomerId"] for r in result.results] == [str(100 + i) for i in range(10)]
+    assert (result.outcome, result.reason, result.matched_customer_id) == (AMBIGUOUS, "email_ambiguous", None)
+    assert all(set(r) <= {"externalCustomerId", "name", "emails", "phones"} for r in result.results)
+
+
+def test_basic_with_one_candidate_is_matched():
+    fetcher = Fetcher(people(1), {"shared@example.com": ["100"]})
+    result = run(fetcher, basic(emails=["shared@example.com"]))
+    assert (result.outcome, result.matched_customer_id, result.reason) == (MATCHED, "100", None)
+
+
+def test_basic_unknown_id_falls_back_to_emails_and_reports_the_id_when_neither_matches():
+    fetcher = Fetcher(people(1), {"shared@example.com": ["100"]})
+    assert run(fetcher, basic(customer_id="999", emails=["shared@example.com"])).matched_customer_id == "100"
+    assert fetcher.asked == [("customer", "999"), ("emails", ("shared@example.com",))]
+    missing = run(Fetcher(), basic(customer_id="999", emails=["x@example.com"]))
+    assert (missing.outcome, missing.reason, missing.results) == (UNMATCHED, "id_unknown", [])
+
+
+def test_detailed_by_id_fetches_the_profile_straight_away_and_ignores_emails():
+    fetcher = Fetcher(people(2), {"shared@example.com": ["100", "101"]})
+    result = run(fetcher, detailed("101", emails=["shared@example.com"]))
+    assert fetcher.asked == [("profile", "101")]
+    assert (result.outcome, result.matched_customer_id) == (MATCHED, "101")
+    assert result.results[0]["customAttributes"]["ordergrooveCustomerId"] == "101"
+
+
+def test_detailed_unknown_id_is_unmatched_even_when_the_email_would_match():
+    fetcher = Fetcher(people(1), {"shared@example.com": ["100"]})
+    result = run(fetcher, detailed("999", emails=["shared@example.com"]))
+    assert (result.outcome, result.reason, result.results) == (UNMATCHED, "id_unknown", [])
+    assert ("emails", ("shared@example.com",)) not in fetcher.asked
+
+
+def test_detailed_by_email_with_several_candidates_is_ambiguous_when_unique_is_required():
+    fetcher = Fetcher(people(2), {"shared@example.com": ["100", "101"]})
+    result = run(fetcher, detailed(emails=["shared@example.com"]))
+    assert (result.outcome, result.reason, result.results) == (AMBIGUOUS, "email_ambiguous", [])
+    assert not any(kind == "profile" for kind, _ in fetcher.asked)
+
+
+@pytest.mark.parametrize("payload, reason", [
+    (detailed(emails=["nobody@example.com"]), "email_unknown"),
+    (basic(emails=["nobody@example.com"]), "email_unknown"),
+    (basic(phones=["+14155550123"]), None),  # phones never match, and leave no reason
+])
+def test_unmatched_reasons(payload, reason):
+    result = run(Fetcher(people(1)), payload)
+    assert (result.outcome, result.reason) == (UNMATCHED, reason)
+
+
+def test_a_partial_profile_is_said_so():
+    assert run(Fetcher(people(1), partial=True), detailed("100")).partial is True
+    assert run(Fetcher(people(1)), detailed("100")).partial is False
+
+
+def test_ordergroove_failing_with_nothing_cached_raises_for_the_endpoint_to_answer_503():
+    with pytest.raises(Unavailable):
+        run(Fetcher(people(1), fail=True), basic(emails=["shared@example.com"]))
