@@ -1,8 +1,9 @@
 """``make run``: the whole toolkit on one machine, no Ordergroove account needed.
 
-Starts the Ordergroove sandbox, the lookup API under gunicorn against it, sends a burst of
-simulated signed Gladly lookups so the event store has realistic content, then starts the
-dashboard, prints where everything listens, and keeps running until Ctrl-C (which stops all).
+Seeds 30 days of synthetic history (marked so; only into the demo's own data directory), starts
+the Ordergroove sandbox, the lookup API under gunicorn against it, sends a burst of simulated
+signed Gladly lookups so the event store has realistic content, then starts the dashboard, prints
+where everything listens, and keeps running until Ctrl-C (which stops all).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lookups", type=int, default=400, help="size of the simulated Gladly burst")
     parser.add_argument("--latency-ms", type=int, default=40, help="sandbox latency per request")
     parser.add_argument("--data-dir", default=str(ROOT / "var" / "demo"))
+    parser.add_argument("--history", type=int, default=DEMO_HISTORY_EVENTS,
+                        help="synthetic lookup events seeded over the last 30 days (0: none)")
     parser.add_argument("--no-dashboard", action="store_true")
     parser.add_argument("--exit-after-traffic", action="store_true", help="stop everything after the burst")
     args = parser.parse_args(argv)
@@ -37,10 +40,14 @@ def main(argv: list[str] | None = None) -> int:
     dashboard_url = f"http://127.0.0.1:{args.dashboard_port}"
     with_dashboard = not args.no_dashboard and not args.exit_after_traffic
     signing_key = os.environ.get("GLADLY_SIGNING_KEY") or new_signing_key()
-    sandbox = SandboxProcess(log_path=None, latency_ms=args.latency_ms, port=args.sandbox_port)
+    webhook_key = new_signing_key()  # shared by the sandbox (signs) and the API (verifies)
+    api_base = f"http://127.0.0.1:{args.api_port}"
+    sandbox = SandboxProcess(log_path=None, latency_ms=args.latency_ms, port=args.sandbox_port,
+                             webhook_url=f"{api_base}/ordergroove/webhook", webhook_key=webhook_key)
     api = ApiProcess(sandbox_url=sandbox.base_url, data_dir=Path(args.data_dir), signing_key=signing_key,
                      log_path=None, port=args.api_port,
-                     env={"OGTK_LOG_LEVEL": "info", "OGTK_ACTIONS": "cancel,skip"})
+                     env={"OGTK_LOG_LEVEL": "info", "OGTK_ACTIONS": "cancel,skip",
+                          "ORDERGROOVE_WEBHOOK_KEY": webhook_key})
     dashboard = ManagedProcess(
         [sys.executable, "-m", "streamlit", "run", "dashboard/streamlit_app.py", "--server.port",
          str(args.dashboard_port), "--server.address", "127.0.0.1"], log_path=None, name="the dashboard",
@@ -56,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, lambda *_: (stop_all(), sys.exit(0)))
     try:
+        print(f"[demo] {seed_demo_history(Path(args.data_dir), args.history)}", flush=True)
         for process in (sandbox, api):  # each start() waits until it answers
             print(f"[demo] starting {process.name} on {process.base_url}", flush=True)
             process.start()
@@ -69,7 +77,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  Lookup API           {api_url}/gladly/lookup   health {api_url}/readyz   metrics {api_url}/metrics")
         if with_dashboard:
             print(f"  Dashboard            {dashboard_url}")
-        print(f"  Data directory       {args.data_dir}")
+        print(f"  Data directory       {args.data_dir}   (demo only: holds labeled synthetic history)")
+        print(f"  Webhooks             sandbox -> {api_url}/ordergroove/webhook; try an admin edit in Ordergroove:\n"
+              f"    curl -s {sandbox_url}/_sandbox/mutate -H 'Content-Type: application/json' -d "
+              f"'{{\"action\":\"cancel\",\"subscription\":\"{KNOWN['reference_active_subscription']}\"}}'\n"
+              f"    then open customer {KNOWN['reference']} in the dashboard")
         print(f"  Try a signed request (demo key of this run):\n    GLADLY_SIGNING_KEY={signing_key} "
               f"ORDERGROOVE_BASE_URL={sandbox_url} OGTK_DATA_DIR={args.data_dir} "
               f"{sys.executable} -m flask --app app sign-request 7781203344 --url {api_url}/gladly/lookup | sh")
@@ -91,6 +103,35 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     finally:
         stop_all()
+
+
+DEMO_HISTORY_EVENTS = 20_000
+
+
+def seed_demo_history(data_dir: Path, n: int, *, days: int = 30) -> str:
+    """Seed ``n`` synthetic lookup events (and actions, webhooks) over ``days`` into ``data_dir``'s
+    event store, marked synthetic for the dashboard; returns what it did.
+
+    Never into a real data directory: refused when ``data_dir`` is the real default (``./var``),
+    the ``OGTK_DATA_DIR`` of this environment, or holds events not marked synthetic; done once per
+    directory (a marked store is left as it is).
+    """
+    from .events import EventStore, seed_synthetic_events
+
+    target = data_dir.resolve()
+    real = {(ROOT / "var").resolve()} | ({Path(os.environ["OGTK_DATA_DIR"]).resolve()}
+                                         if os.environ.get("OGTK_DATA_DIR") else set())
+    if n <= 0:
+        return "no synthetic history asked for"
+    if target in real:
+        return f"synthetic history NOT seeded: {target} is a real data directory (use the demo's own)"
+    with EventStore(target / "events.sqlite3") as store:
+        if store.is_synthetic():
+            return f"synthetic history already in {target} (labeled as such in the dashboard)"
+        if store.count():
+            return f"synthetic history NOT seeded: {target} holds real events"
+        seeded = seed_synthetic_events(store, n, days=days)
+    return f"seeded {seeded} synthetic lookup events over {days} days into {target} (labeled synthetic)"
 
 
 def send_burst(lookup_url: str, signing_key: str, sandbox_url: str, size: int) -> None:

@@ -138,11 +138,11 @@ class SandboxProcess(ManagedProcess):
 
     name = "the Ordergroove sandbox"
 
-    def __init__(self, *, log_path: Path | None, latency_ms: float = 0.0, port: int | None = None, **faults: float):
+    def __init__(self, *, log_path: Path | None, latency_ms: float = 0.0, port: int | None = None, **flags: Any):
         self.port = port or free_port()
         self.api_key = SANDBOX_DEFAULT_API_KEY
         command = [sys.executable, "-m", "app.sandbox", "--port", str(self.port), "--latency-ms", str(latency_ms)]
-        for name, value in faults.items():
+        for name, value in flags.items():  # fault settings, customers, webhook_url, webhook_key, ...
             command += [f"--{name.replace('_', '-')}", str(value)]
         super().__init__(command, log_path=log_path)
         self.http = requests.Session()
@@ -162,6 +162,14 @@ class SandboxProcess(ManagedProcess):
     def request_log(self) -> list[dict]:
         """As :meth:`app.sandbox.SandboxServer.request_log`; the times are this machine's ``time.monotonic()``."""
         return self.http.get(f"{self.base_url}/_sandbox/requests", timeout=10).json()
+
+    def mutate(self, **edit: Any) -> tuple[int, dict]:
+        """An admin edit in Ordergroove, simulated (``POST /_sandbox/mutate``): ``(status, body)``."""
+        response = self.http.post(f"{self.base_url}/_sandbox/mutate", json=edit, timeout=10)
+        return response.status_code, response.json()
+
+    def webhook_stats(self) -> dict:
+        return self.http.get(f"{self.base_url}/_sandbox/webhooks", timeout=5).json()
 
     def reset_stats(self) -> None:
         self.http.post(f"{self.base_url}/_sandbox/reset-stats", timeout=5).raise_for_status()

@@ -74,6 +74,8 @@ class ReadinessChecker:
         self.shared_checks: dict[str, Callable[[], str]] = {"ordergroove": self.ordergroove}
         if getattr(cache, "shared", False):  # Redis (OGTK_CACHE_URL): every instance's, so only reported
             self.shared_checks["cache"] = lambda: _state_of(self.cache.check)
+        if getattr(events, "shared", False):  # PostgreSQL (OGTK_EVENTS_URL): every instance's, so only reported
+            self.shared_checks["events_db"] = lambda: _state_of(self.events.check_server)
 
     def begin_shutdown(self) -> None:
         """Called when the worker is told to stop: readiness fails while in-flight work drains."""

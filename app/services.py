@@ -14,7 +14,7 @@ from functools import cached_property
 from flask import Flask, current_app
 
 from .actions import ActionService
-from .events import EventStore, RetentionWorker
+from .events import EventStore, RetentionWorker, open_event_store
 from .gladly.auth import Authenticator
 from .lookup import LookupService
 from .ordergroove.fetcher import ProfileFetcher
@@ -40,7 +40,7 @@ class Services:
     settings: Settings
     fetcher: ProfileFetcher
     lookups: LookupService
-    events: EventStore
+    events: EventStore  # or PostgresEventStore (OGTK_EVENTS_URL): the same API
     authenticator: Authenticator
     readiness: ReadinessChecker
     retention: RetentionWorker | None = None
@@ -51,7 +51,7 @@ class Services:
     def build(cls, settings: Settings) -> "Services":
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         fetcher = ProfileFetcher.from_settings(settings)
-        events = EventStore(settings.events_db_path, busy_timeout_ms=EVENT_BUSY_TIMEOUT_MS)
+        events = open_event_store(settings, busy_timeout_ms=EVENT_BUSY_TIMEOUT_MS)
         services = cls(
             settings=settings,
             fetcher=fetcher,

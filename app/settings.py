@@ -155,7 +155,13 @@ class Settings:
     upstream_connect_timeout_s: float = 1.0
     upstream_read_timeout_s: float = 3.0
     upstream_max_retries: int = 2
-    upstream_max_in_flight: int = 5
+    # requests one lookup may have in flight: round two of the plan is one request per upcoming
+    # order plus the product batch, so 10 keeps a customer with up to 9 upcoming orders at two
+    # round trips; the instance-wide request budget (below) is what protects Ordergroove
+    upstream_max_in_flight: int = 10
+    # Ordergroove requests per second for the whole instance (all workers): 20% under Ordergroove's
+    # 6,000/min per IP (app/ordergroove/budget.py says why); 0 disables the budget
+    upstream_rate_per_s: float = 80.0
     upstream_page_cap: int = 50
     upstream_breaker_threshold: int = 8  # consecutive failures that open the circuit breaker
     upstream_breaker_reset_s: float = 5.0  # how long it stays open before one trial call
@@ -174,6 +180,8 @@ class Settings:
     cache_timeout_s: float = 0.5
     # Lookup events
     event_retention_days: int = 90
+    #: OGTK_EVENTS_URL: events in this PostgreSQL database, shared by every instance (section 10)
+    events_url: Secret | None = None
     # Gladly Actions (section 8) and Ordergroove webhooks (section 9)
     actions: frozenset[str] = frozenset()
     cancel_reasons: tuple[tuple[str, str], ...] = DEFAULT_CANCEL_REASONS
@@ -194,6 +202,13 @@ class Settings:
     @property
     def metrics_dir(self) -> Path:
         return default_metrics_dir(self.data_dir)
+
+    @property
+    def upstream_budget_path(self) -> Path:
+        """The instance-wide Ordergroove request budget: memory-backed beside the metrics files,
+        so a full or read-only data disk cannot stop it."""
+        metrics_dir = self.metrics_dir
+        return metrics_dir.with_name(metrics_dir.name + ".upstream-budget")
 
     @property
     def events_db_path(self) -> Path:
@@ -282,6 +297,11 @@ class Settings:
         values["actions"] = parse_actions(text("OGTK_ACTIONS"))
         if (reasons := text("OGTK_CANCEL_REASONS")) is not None:
             values["cancel_reasons"] = parse_cancel_reasons(reasons)
+        if (events_url := text("OGTK_EVENTS_URL")) is not None:
+            if not events_url.startswith(("postgresql://", "postgres://")):
+                raise SettingsError("OGTK_EVENTS_URL must be a postgresql:// URL (leave it unset for "
+                                    "SQLite under OGTK_DATA_DIR)")
+            values["events_url"] = Secret(events_url)
         if (webhook_key := text("ORDERGROOVE_WEBHOOK_KEY")) is not None:
             if not any(k.strip() for k in webhook_key.split(",")):
                 raise SettingsError("ORDERGROOVE_WEBHOOK_KEY holds no key (a comma list of keys)")
@@ -294,6 +314,7 @@ class Settings:
             "OGTK_UPSTREAM_READ_TIMEOUT_S": ("upstream_read_timeout_s", float, 0.01),
             "OGTK_UPSTREAM_MAX_RETRIES": ("upstream_max_retries", int, 0),
             "OGTK_UPSTREAM_MAX_IN_FLIGHT": ("upstream_max_in_flight", int, 1),
+            "OGTK_UPSTREAM_RATE_PER_S": ("upstream_rate_per_s", float, 0),
             "OGTK_UPSTREAM_PAGE_CAP": ("upstream_page_cap", int, 1),
             "OGTK_UPSTREAM_BREAKER_THRESHOLD": ("upstream_breaker_threshold", int, 1),
             "OGTK_UPSTREAM_BREAKER_RESET_S": ("upstream_breaker_reset_s", float, 0.1),

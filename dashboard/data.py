@@ -8,7 +8,6 @@ The store itself is passed as ``_store`` (not hashed); ``db_path`` keys the cach
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -84,33 +83,11 @@ def has_events(_store: "EventStore", db_path: str) -> bool:
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
-def latency_histogram(db_path: str, start: datetime, end: datetime, level: str | None) -> pd.DataFrame:
-    """Lookups per latency band in the window, counted by SQLite (read-only connection).
-
-    The event store has no histogram query yet; this is one GROUP BY over the same covering
-    time index its other queries use.
-    """
-    from app.events.model import HOUR_MS, to_ms
-
-    lo, hi = to_ms(start), to_ms(end)
-    cases = " ".join(f"WHEN duration_ms < {edge} THEN {i}" for i, edge in enumerate(LATENCY_EDGES_MS))
-    sql = (f"SELECT CASE {cases} ELSE {len(LATENCY_EDGES_MS)} END AS band, COUNT(*) "
-           "FROM lookup_events WHERE hour BETWEEN ? AND ? AND ts_ms >= ? AND ts_ms < ?")
-    params: list[Any] = [lo // HOUR_MS, (hi - 1) // HOUR_MS, lo, hi]
-    if level:
-        sql += " AND level = ?"
-        params.append(level)
-    sql += " GROUP BY band"
-    counts = dict.fromkeys(range(len(LATENCY_EDGES_MS) + 1), 0)
-    if Path(db_path).exists():
-        conn = sqlite3.connect(f"{Path(db_path).resolve().as_uri()}?mode=ro", uri=True, timeout=5)
-        try:
-            counts.update(dict(conn.execute(sql, params).fetchall()))
-        except sqlite3.OperationalError:  # no table yet: nothing recorded
-            pass
-        finally:
-            conn.close()
-    return pd.DataFrame({"latency": latency_band_labels(), "lookups": list(counts.values())})
+def latency_histogram(_store: "EventStore", db_path: str, start: datetime, end: datetime,
+                      level: str | None) -> pd.DataFrame:
+    """Lookups per latency band in the window (one GROUP BY in the store, SQLite or PostgreSQL)."""
+    counts = _store.latency_bands(start, end, level, edges_ms=LATENCY_EDGES_MS)
+    return pd.DataFrame({"latency": latency_band_labels(), "lookups": counts})
 
 
 def latency_band_labels() -> list[str]:

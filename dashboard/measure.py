@@ -75,6 +75,15 @@ def measure(events: int, data_dir: Path) -> list[tuple[str, float]]:
         run("Link health: 30 d, BASIC only (cold)", at)
         run("Link health: 30 d, BASIC only (warm)", at)
 
+        at = run("Unmatched: 7 d (cold)", app("app_pages/unmatched.py"))
+        run("Unmatched: 7 d (warm)", at)
+        at.button_group[0].set_value("30 d")
+        run("Unmatched: 30 d (cold for that window)", at)
+
+        at = run("Actions: 7 d (cold)", app("app_pages/actions.py"))
+        at.button_group[0].set_value("30 d")
+        run("Actions: 30 d (cold for that window)", at)
+
         at = run("Operations: 24 h (cold)", app("app_pages/operations.py"))
         run("Operations: 24 h (warm)", at)
         at.button_group[0].set_value("30 d")
@@ -89,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
     os.environ.pop("OGTK_DASHBOARD_PASSWORD", None)
+    os.environ["OGTK_DASHBOARD_OPEN"] = "1"  # AppTest has no browser peer; nothing listens on a network
     scratch = args.data_dir or Path(tempfile.mkdtemp(prefix="ogtk-measure-"))
     scratch.mkdir(parents=True, exist_ok=True)
     try:

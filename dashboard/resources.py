@@ -81,9 +81,14 @@ def sidebar_status() -> None:
     except SettingsError:
         return
     where = "local sandbox" if settings.ordergroove_is_sandbox else "Ordergroove"
+    events = ""
+    if settings.events_url is not None:  # OGTK_EVENTS_URL: every instance's events (password hidden)
+        from app.events.postgres import redact
+
+        events = f"  \n**Events:** PostgreSQL · `{redact(settings.events_url.reveal())}`"
     st.sidebar.caption(
         f"**Ordergroove:** {where} · `{settings.ordergroove_base_url}`  \n"
-        f"**Data:** `{settings.data_dir}`"
+        f"**Data:** `{settings.data_dir}`{events}"
     )
 
 

@@ -26,9 +26,9 @@ os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)  # the in-process app uses the 
 logging.basicConfig(level=logging.WARNING)
 
 from ..processes import ROOT, ApiProcess, SandboxProcess  # noqa: E402
-from ..sandbox.data import KNOWN  # noqa: E402
+from ..sandbox.known import KNOWN  # noqa: E402
 from ..simulate import new_signing_key  # noqa: E402
-from . import measure, report  # noqa: E402
+from . import event_writes, freshness, measure, report, upstream  # noqa: E402
 from .loadgen import ensure_wrk, python_load, run_wrk  # noqa: E402
 
 OUT = ROOT / "var" / "bench"
@@ -69,7 +69,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=1_000_000, help="events for the link-health timing (0 skips)")
     parser.add_argument("--profile-lookups", type=int, default=1500)
     parser.add_argument("--customer", default=KNOWN["bench"], help="customer of the warm lookups")
-    parser.add_argument("--actions", type=int, default=20, help="action submits timed per action (0 skips)")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--no-readme", action="store_true", help="do not regenerate README's performance section")
     parser.add_argument("--readme-only", action="store_true",
@@ -95,11 +94,11 @@ def main(argv: list[str] | None = None) -> int:
             results["rtt_measured_ms"] = measure.upstream_rtt_ms(sandbox.base_url, sandbox.api_key, args.customer)
             in_process(args, results, sandbox, key, payload, work, out)
             over_gunicorn(args, results, sandbox, key, payload, work, wrk)
-            if args.actions:  # last: the submits change the sandbox's data
-                action_submits(args, results, sandbox, key, work)
+        writes_budget_and_memory(args, results, key, work)
         if args.events:
             say(f"link-health queries over {args.events:,} events …")
             results["link_health"] = measure.link_health(out, args.events, say=say)
+        results["event_writes"] = event_writes.measure(work, say=say)  # each event backend's writes
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -155,6 +154,18 @@ def in_process(args, results: dict, sandbox: SandboxProcess, key: str, payload: 
         results["cold_customer_inproc"] = measure.cold_runs(
             lambda: bench.lookup(payload).status_code, lambda: services.fetcher.invalidate(customer_id),
             sandbox.stats, args.cold_runs)
+        say("cold DETAILED lookups by endpoint: fully cold, catalogue cached, the 12-subscription customer …")
+        twelve = measure.detailed_payload(KNOWN["twelve"])
+        results["cold_by_endpoint"] = {
+            "fully cold": upstream.cold_by_endpoint(lambda: bench.lookup(payload).status_code,
+                                                    services.fetcher.cache.clear, sandbox, args.cold_runs),
+            "catalogue cached": upstream.cold_by_endpoint(lambda: bench.lookup(payload).status_code,
+                                                          lambda: services.fetcher.invalidate(customer_id),
+                                                          sandbox, args.cold_runs),
+            "12 subscriptions on 4 orders": upstream.cold_by_endpoint(lambda: bench.lookup(twelve).status_code,
+                                                                      services.fetcher.cache.clear, sandbox,
+                                                                      args.cold_runs),
+        }
         bench.timed(payload, 50)  # warm up code paths, connections and the page cache
         say(f"{args.requests:,} warm DETAILED lookups in-process …")
         before = sandbox.stats()
@@ -168,22 +179,6 @@ def in_process(args, results: dict, sandbox: SandboxProcess, key: str, payload: 
                                               args.profile_lookups, out)
     finally:
         services.close()
-
-
-def action_submits(args, results: dict, sandbox: SandboxProcess, key: str, work: Path) -> None:
-    from .. import create_app
-    from .actions import action_latency
-
-    say(f"Gladly Action submits in-process ({args.actions} skips and {args.actions} cancels) …")
-    app = create_app({
-        "ORDERGROOVE_BASE_URL": sandbox.base_url, "ORDERGROOVE_API_KEY": sandbox.api_key,
-        "GLADLY_SIGNING_KEY": key, "OGTK_DATA_DIR": str(measure.fresh_dir(work / "actions")),
-        "OGTK_ACTIONS": "cancel,skip",
-    })
-    try:
-        results["actions"] = action_latency(app, key, sandbox.base_url, sandbox.api_key, n=args.actions, say=say)
-    finally:
-        app.extensions["ogtk"].close()
 
 
 def over_gunicorn(args, results: dict, sandbox: SandboxProcess, key: str, payload: dict, work: Path,
@@ -246,6 +241,50 @@ def over_gunicorn(args, results: dict, sandbox: SandboxProcess, key: str, payloa
     results["sweep"] = sweep
     clean = [item for item in sweep if item["result"].non_2xx == 0 and item["result"].socket_errors == 0] or sweep
     results["best"] = max(clean, key=lambda item: item["result"].rps)
+
+
+def writes_budget_and_memory(args, results: dict, key: str, work: Path) -> None:
+    """A second sandbox that sends webhooks to an API with both actions on: the request budget under
+    16-client cold load, worker memory, action submit latency, webhook-to-fresh-card latency."""
+    from ..processes import free_port
+    from ..simulate import fetch_sandbox_customers
+
+    webhook_key = new_signing_key()
+    api_port = free_port()
+    with SandboxProcess(latency_ms=args.latency_ms, log_path=work / "sandbox-writes.log",
+                        webhook_url=f"http://127.0.0.1:{api_port}/ordergroove/webhook",
+                        webhook_key=webhook_key) as sandbox, \
+            ApiProcess(sandbox_url=sandbox.base_url, data_dir=measure.fresh_dir(work / "writes"), signing_key=key,
+                       log_path=work / "writes.log", port=api_port,
+                       env={"GLADLY_REPLAY_WINDOW_S": REPLAY_WINDOW_S, "OGTK_ACTIONS": "cancel,skip",
+                            "ORDERGROOVE_WEBHOOK_KEY": webhook_key}) as api:
+        fixtures = {str(v) for v in KNOWN.values() if isinstance(v, str)}
+        ids = [str(c["merchant_user_id"]) for c in fetch_sandbox_customers(sandbox.base_url, sandbox.api_key, 400)
+               if str(c.get("merchant_user_id")) not in fixtures]
+        say(f"request budget: {len(ids[:160])} cold DETAILED lookups from 16 clients, counted in the sandbox …")
+        results["budget"] = upstream.cold_load_budget(api, sandbox, key, ids[:160])
+        results["budget"]["limit"] = os.environ.get("OGTK_UPSTREAM_RATE_PER_S") or upstream_rate_default()
+        say("API worker memory after those lookups and 200 warm ones …")
+        warm = measure.signed_request(key, measure.detailed_payload(KNOWN["bench"]))
+        import requests
+
+        for _ in range(200):
+            requests.post(api.lookup_url, data=warm[0], headers=warm[1], timeout=15)
+        results["worker_rss_mib"] = upstream.worker_rss_mib(api.worker_pids())
+        say("action submit latency (cancel with a reason) …")
+        results["action_submit"] = freshness.action_submits(api, key, ids[160:260])
+        say("webhook-to-fresh-card latency (admin edit in the sandbox, then DETAILED lookups until it shows) …")
+        results["webhook_fresh"] = freshness.webhook_freshness(api, sandbox, key, ids[260:])
+
+
+def upstream_rate_default() -> float | None:
+    """The API's default OGTK_UPSTREAM_RATE_PER_S, when the request budget exists."""
+    from .. import settings
+
+    for name in ("DEFAULT_UPSTREAM_RATE_PER_S", "UPSTREAM_RATE_PER_S"):
+        if hasattr(settings, name):
+            return float(getattr(settings, name))
+    return None
 
 
 def gunicorn_defaults() -> str:

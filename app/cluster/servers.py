@@ -188,13 +188,22 @@ class PostgresServer(_Managed):
     def start(self) -> "PostgresServer":
         self._run("initdb", "-D", str(self.data), "-U", self.superuser, "--auth=trust", "-E", "UTF8",
                   "--no-sync", "--locale=C")
+        self.resume()
+        self.create_database(self.database)
+        return self
+
+    def resume(self) -> None:
+        """Start the server (again, after :meth:`pause`: same port, same data)."""
         options = (f"-c listen_addresses={LOOPBACK} -p {self.port} -k {self.directory} -c fsync=off "
                    "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w",
                   "-t", str(int(START_TIMEOUT_S)), "start")
         self.started = True
-        self.create_database(self.database)
-        return self
+
+    def pause(self) -> None:
+        """Stop the server, keeping its data (to test losing and regaining PostgreSQL)."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+        self.started = False
 
     def create_database(self, name: str) -> str:
         """Create an empty database; returns its URL."""
@@ -207,7 +216,7 @@ class PostgresServer(_Managed):
     def stop(self) -> None:
         if self.started:
             try:
-                self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+                self.pause()
             except ServerUnavailable:
                 pass
             self.started = False

@@ -15,6 +15,7 @@ from .activity import WebhookSummary
 from .health import LatencyPercentiles, LinkHealthSummary, previous_window
 from .retention import RetentionWorker
 from .store import EventStore, EventStoreError
+from .backends import open_event_store
 
 _LAZY = {"measure_queries": ".synthetic", "seed_synthetic_events": ".synthetic"}
 
@@ -34,5 +35,5 @@ __all__ = [
     "ACTIONS", "ACTION_OUTCOMES", "ActionEvent", "EmailHasher", "EventStore", "EventStoreError",
     "LEVELS", "LatencyPercentiles", "LinkHealthSummary", "LookupEvent", "OUTCOMES", "REASONS",
     "RetentionWorker", "WEBHOOK_OUTCOMES", "WebhookEvent", "WebhookSummary", "mask_email",
-    "measure_queries", "previous_window", "seed_synthetic_events",
+    "measure_queries", "open_event_store", "previous_window", "seed_synthetic_events",
 ]

@@ -92,7 +92,7 @@ class ActivityQueries:
             "SELECT MAX(ts_ms) FROM webhook_events WHERE outcome != 'rejected' AND ts_ms < ?", [hi])
         rows = self._read(
             "SELECT type, outcome, COUNT(*) FROM webhook_events WHERE ts_ms >= ? AND ts_ms < ? "
-            "GROUP BY type, outcome ORDER BY COUNT(*) DESC, type, outcome", [lo, hi])
+            "GROUP BY type, outcome ORDER BY COUNT(*) DESC, COALESCE(type, ''), outcome", [lo, hi])
         frame = pandas().DataFrame(rows, columns=["type", "outcome", "count"]).astype({"count": "int64"})
         frame["type"] = frame["type"].fillna(UNKNOWN_TYPE)
         return WebhookSummary(

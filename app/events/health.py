@@ -2,8 +2,11 @@
 
 Every query takes a half-open window ``[start, end)`` of aware datetimes and an optional lookup
 ``level`` ("BASIC", "DETAILED"; ``None`` = both) and is one or a few SQL aggregations over
-covering indexes, so each stays well under a second on a million events. pandas and numpy are
-imported on first query, never by the write path (API workers record events but never query).
+covering indexes, so each stays well under a second on a million events. The SQL is the subset
+SQLite and PostgreSQL share (``CASE`` rather than boolean arithmetic, ``SUM`` rather than
+``TOTAL``, no negative ``LIMIT``; ``INDEXED BY`` hints are dropped for PostgreSQL by
+:mod:`.dialect`): ``tests/events/test_backends_agree.py`` runs every query on both. pandas and
+numpy are imported on first query, never by the write path (API workers record but never query).
 
 Match rate = matched / (matched + unmatched + ambiguous); errors are left out (they say nothing
 about the link). Per customer, each distinct Gladly customer counts once: linked when at least
@@ -38,6 +41,8 @@ UNMATCHED_COLUMNS = ["identifier", "kind", "gladly_customer_id", "count", "first
 PROFILE_COLUMNS = ["key_kind", "gladly_customer_id", "external_customer_id", "masked_email", "reason",
                    "suggestion", "lookups", "first_seen", "last_seen"]
 DAY_MS = 24 * HOUR_MS
+#: "no limit" in a portable LIMIT (SQLite's -1 is an error in PostgreSQL)
+NO_LIMIT = 2**62
 _HOURLY_COUNTS = ["matched", "unmatched", "ambiguous", "error", "stale", "upstream", "hits"]
 ERROR_COLUMNS = ["ts", "level", "error_code", "gladly_customer_id", "external_customer_id",
                  "emails", "duration_ms", "upstream_calls", "correlation_id"]
@@ -127,6 +132,11 @@ def bucket_range(start: datetime, end: datetime, step: int) -> range:
     return range(to_ms(start) // step, (to_ms(end) - 1) // step + 1)
 
 
+def _sum_if(outcome: str, value: str = "1") -> str:
+    """``SUM`` of ``value`` over the rows of one outcome (portable: no boolean arithmetic)."""
+    return f"SUM(CASE WHEN outcome = '{outcome}' THEN {value} ELSE 0 END)"
+
+
 def _check_level(level: str | None) -> None:
     if level is not None and level not in LEVELS:
         raise ValueError(f"level must be one of {LEVELS} or None, not {level!r}")
@@ -167,8 +177,8 @@ class LinkHealthQueries:
         level_params = [level] if level else []
         if first_full < end_full:
             parts.append(
-                "SELECT hour, SUM(lookups * (outcome = 'matched')), SUM(lookups * (outcome = 'unmatched')), "
-                "SUM(lookups * (outcome = 'ambiguous')), SUM(lookups * (outcome = 'error')), SUM(stale), "
+                f"SELECT hour, {_sum_if('matched', 'lookups')}, {_sum_if('unmatched', 'lookups')}, "
+                f"{_sum_if('ambiguous', 'lookups')}, {_sum_if('error', 'lookups')}, SUM(stale), "
                 "SUM(upstream_calls), SUM(cache_hits) FROM lookup_hourly "
                 f"WHERE hour >= ? AND hour < ?{level_term} GROUP BY hour")
             params += [first_full, end_full, *level_params]
@@ -179,9 +189,9 @@ class LinkHealthQueries:
             if raw_lo >= raw_hi:
                 continue
             parts.append(
-                "SELECT hour, TOTAL(outcome = 'matched'), TOTAL(outcome = 'unmatched'), "
-                "TOTAL(outcome = 'ambiguous'), TOTAL(outcome = 'error'), TOTAL(stale), "
-                "TOTAL(upstream_calls), TOTAL(cache_hits) FROM lookup_events INDEXED BY ix_events_hour "
+                f"SELECT hour, {_sum_if('matched')}, {_sum_if('unmatched')}, {_sum_if('ambiguous')}, "
+                f"{_sum_if('error')}, SUM(stale), SUM(upstream_calls), SUM(cache_hits) "
+                "FROM lookup_events INDEXED BY ix_events_hour "
                 f"WHERE hour BETWEEN ? AND ? AND ts_ms >= ? AND ts_ms < ?{level_term} GROUP BY hour")
             params += [raw_lo // HOUR_MS, (raw_hi - 1) // HOUR_MS, raw_lo, raw_hi, *level_params]
         rows = self._read(" UNION ALL ".join(parts), params) if parts else []
@@ -220,10 +230,11 @@ class LinkHealthQueries:
         index = "ix_events_customer" if wide else "ix_events_hour"
         where, params = _window(start, end, level, hours=not wide)
         (customers, asked, linked), = self._read(
-            "SELECT COUNT(*), TOTAL(asked), TOTAL(linked) FROM ("
-            "SELECT MAX(outcome != 'error') AS asked, MAX(outcome = 'matched') AS linked "
+            "SELECT COUNT(*), COALESCE(SUM(asked), 0), COALESCE(SUM(linked), 0) FROM ("
+            "SELECT MAX(CASE WHEN outcome != 'error' THEN 1 ELSE 0 END) AS asked, "
+            "MAX(CASE WHEN outcome = 'matched' THEN 1 ELSE 0 END) AS linked "
             f"FROM lookup_events INDEXED BY {index} WHERE customer_key IS NOT NULL AND {where} "
-            "GROUP BY customer_key)", params)
+            "GROUP BY customer_key) AS per_customer", params)
         return int(customers), int(asked), int(linked)
 
     def trend(self, start: datetime, end: datetime, bucket: str = "hour",
@@ -292,7 +303,7 @@ class LinkHealthQueries:
             "JOIN lookup_events e ON e.id = (SELECT l.id FROM lookup_events l INDEXED BY ix_events_profile "
             f"WHERE l.{NOT_MATCHED} AND l.profile_key = p.profile_key AND {latest_where} "
             "ORDER BY l.ts_ms DESC LIMIT 1) ORDER BY p.n DESC, p.last_ms DESC",
-            [*params, -1 if limit is None else int(limit), *latest_params, *latest_params])
+            [*params, NO_LIMIT if limit is None else int(limit), *latest_params, *latest_params])
         frame = pandas().DataFrame(rows, columns=[
             "profile_key", "gladly_customer_id", "external_customer_id", "masked_email", "reason",
             "suggestion", "lookups", "first_ms", "last_ms"])
@@ -327,7 +338,7 @@ class LinkHealthQueries:
         rows = self._read(
             "SELECT reason, COUNT(DISTINCT profile_key) AS profiles, COUNT(*) AS lookups "
             f"FROM lookup_events INDEXED BY ix_events_profile WHERE {NOT_MATCHED} "
-            f"AND reason IS NOT NULL AND {where} GROUP BY reason ORDER BY profiles DESC, lookups DESC",
+            f"AND reason IS NOT NULL AND {where} GROUP BY reason ORDER BY profiles DESC, lookups DESC, reason",
             params)
         frame = pandas().DataFrame(rows, columns=["reason", "profiles", "lookups"])
         frame["reason"] = frame["reason"].map(REASONS)
@@ -380,6 +391,17 @@ class LinkHealthQueries:
                 f"WHERE {where} ORDER BY duration_ms {order} LIMIT 1 OFFSET ?",
                 [*params, offset])[0][0])
         return LatencyPercentiles(count, *values)
+
+    def latency_bands(self, start: datetime, end: datetime, level: str | None = None, *,
+                      edges_ms=(5, 10, 25, 50, 100, 250, 500, 1000, 2000, 4000)) -> list[int]:
+        """Lookups per latency band: ``[< edges[0], edges[0]–edges[1], …, ≥ edges[-1]]``."""
+        where, params = _window(start, end, level)
+        cases = " ".join(f"WHEN duration_ms < {float(edge)!r} THEN {i}" for i, edge in enumerate(edges_ms))
+        rows = self._read(
+            f"SELECT CASE {cases} ELSE {len(edges_ms)} END AS band, COUNT(*) FROM lookup_events "
+            f"INDEXED BY ix_events_hour WHERE {where} GROUP BY band", params)
+        counts = dict(rows)
+        return [int(counts.get(band, 0)) for band in range(len(edges_ms) + 1)]
 
     def recent_errors(self, limit: int = 50, *, start: datetime | None = None,
                       end: datetime | None = None) -> "pd.DataFrame":

@@ -214,9 +214,9 @@ SUGGESTION_SQL = "UPDATE lookup_events SET suggestion = ? WHERE uid = ?"
 ROLLUP_SQL = (
     "INSERT INTO lookup_hourly (hour, level, outcome, lookups, stale, upstream_calls, cache_hits) "
     "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hour, level, outcome) DO UPDATE SET "
-    "lookups = lookups + excluded.lookups, stale = stale + excluded.stale, "
-    "upstream_calls = upstream_calls + excluded.upstream_calls, "
-    "cache_hits = cache_hits + excluded.cache_hits"
+    "lookups = lookup_hourly.lookups + excluded.lookups, stale = lookup_hourly.stale + excluded.stale, "
+    "upstream_calls = lookup_hourly.upstream_calls + excluded.upstream_calls, "
+    "cache_hits = lookup_hourly.cache_hits + excluded.cache_hits"  # qualified: PostgreSQL needs it
 )
 
 

@@ -30,11 +30,12 @@ from typing import Any, Callable, Iterable, Mapping, TypeVar
 from .. import metrics
 from ..cache import CacheBackend, DiskBackend, open_backend
 from ..deadline import Deadline
-from .errors import NotFound, RateLimited, Unavailable
+from .errors import NotFound, OrdergrooveError, RateLimited, Unavailable
 
 log = logging.getLogger(__name__)
 
-KINDS = ("customer", "subscriptions", "orders", "product", "search")
+#: ``orders``: a customer's upcoming orders; ``items``: the lines of one order
+KINDS = ("customer", "subscriptions", "orders", "items", "product", "search")
 #: kinds whose 404s are remembered for ``negative_ttl`` seconds
 NEGATIVE_KINDS = frozenset({"customer", "product"})
 #: failures after which an expired entry may be served (never NotFound / Unauthorized)
@@ -128,6 +129,7 @@ class ResourceCache:
                 "customer": settings.cache_ttl_customer_s,
                 "subscriptions": settings.cache_ttl_subscriptions_s,
                 "orders": settings.cache_ttl_orders_s,
+                "items": settings.cache_ttl_orders_s,
                 "product": settings.cache_ttl_product_s,
                 "search": settings.cache_ttl_search_s,
             },
@@ -356,6 +358,80 @@ class ResourceCache:
         finally:
             if leased:
                 self._release(lock_key, token)
+
+    def get_many(self, kind: str, keys: Iterable[str], fetch_many: Callable[[list[str]], Iterable[Any]], *,
+                 id_of: Callable[[Any], str | None], deadline: Deadline,
+                 stats=None) -> dict[str, CacheResult | OrdergrooveError | None]:
+        """Fresh entries from the cache, the others with one ``fetch_many(missing_keys)`` call.
+
+        For batch endpoints (products by a list of ids): ``id_of(record)`` says which key each
+        returned record answers, and each is stored as its own entry, so every piece keeps its
+        own freshness. A key the batch did not return maps to ``None`` (the caller may retrieve
+        it by id); a remembered 404 to ``NotFound``; when the batch fails, each key gets its
+        stale copy where one is usable, else the error. Identical concurrent batches (a
+        stampede on one customer) share one fetch through a lease on the set of keys.
+        """
+        results: dict[str, CacheResult | OrdergrooveError | None] = {}
+        expired: dict[str, tuple | None] = {}
+        for key in dict.fromkeys(keys):
+            entry = self._read(self.cache_key(kind, key))
+            if self._fresh(kind, entry, self._clock()):
+                results[key] = self._fresh_or_error(kind, entry, stats)
+            else:
+                expired[key] = entry
+        if not expired:
+            return results
+        digest = hashlib.sha256("\n".join(sorted(expired)).encode()).hexdigest()[:16]
+        lock_key = f"lock:batch:{kind}:{digest}"
+        token = uuid.uuid4().hex
+        leased = self._take_lease(lock_key, token, max(1.0, min(self.max_lease_s, deadline.remaining())))
+        try:
+            if not leased:  # someone fetches this very batch: wait for it, as get_or_fetch does
+                all_stale = all(self._usable_stale(kind, e, self._clock()) for e in expired.values())
+                patience = Deadline(min(self.stale_wait_s, deadline.remaining())) if all_stale else deadline
+                while self._lease_held(lock_key) and not patience.expired():
+                    self._sleep(min(self.poll_interval, patience.remaining()))
+            for key in list(expired):
+                latest = self._read(self.cache_key(kind, key))
+                if self._fresh(kind, latest, self._clock()):
+                    results[key] = self._fresh_or_error(kind, latest, stats)
+                    del expired[key]
+                elif not leased and self._usable_stale(kind, latest or expired[key], self._clock()):
+                    results[key] = self._answer_stale(kind, latest or expired[key], stats)
+                    del expired[key]
+                elif latest is not None:
+                    expired[key] = latest
+            if not expired:
+                return results
+            metrics.CACHE_MISSES.labels(kind).inc(len(expired))
+            if stats is not None:
+                stats.incr("cache_misses", len(expired))
+            try:
+                records = list(fetch_many(list(expired)))
+            except STALE_ON as exc:
+                for key, entry in expired.items():
+                    results[key] = self._answer_stale(kind, entry, stats) \
+                        if self._usable_stale(kind, entry, self._clock()) else exc
+                return results
+            now = self._clock()
+            for record in records:
+                key = id_of(record)
+                if key in expired and key not in results:
+                    self._write(self.cache_key(kind, key), (_OK, now, record), self._ttl(kind) + self.stale_max_age,
+                                None)
+                    results[key] = CacheResult(record, _utc(now), stale=False, hit=False)
+            for key in expired:
+                results.setdefault(key, None)
+            return results
+        finally:
+            if leased:
+                self._release(lock_key, token)
+
+    def _fresh_or_error(self, kind: str, entry: tuple, stats) -> CacheResult | OrdergrooveError:
+        try:
+            return self._answer_fresh(kind, entry, stats)
+        except NotFound as exc:
+            return exc
 
     @staticmethod
     def _tag(customer_id: Any) -> str | None:

@@ -26,6 +26,7 @@ from .. import metrics
 from ..deadline import Deadline
 from ..settings import Secret
 from .breaker import CircuitBreaker
+from .budget import RequestBudget
 from .errors import BadRequest, NotFound, OrdergrooveError, RateLimited, Unauthorized, Unavailable
 
 log = logging.getLogger(__name__)
@@ -72,8 +73,13 @@ def path_id(value: Any) -> str:
 
 
 def encode_query(params: Mapping[str, Any]) -> str:
-    """``{"email": "dana+subs@example.com"}`` → ``email=dana%2Bsubs%40example.com``."""
-    return urlencode([(k, str(v)) for k, v in params.items()], quote_via=quote, safe="")
+    """``{"email": "dana+subs@example.com"}`` → ``email=dana%2Bsubs%40example.com``; a list or
+    tuple value repeats its parameter (``external_product_ids[]=A&external_product_ids[]=B``)."""
+    pairs = []
+    for name, value in params.items():
+        for one in value if isinstance(value, (list, tuple)) else (value,):
+            pairs.append((name, str(one)))
+    return urlencode(pairs, quote_via=quote, safe="")
 
 
 def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time) -> float | None:
@@ -136,13 +142,13 @@ class OrdergrooveClient:
         cursor_pagination: bool = True,
         backoff_base: float = 0.1,
         backoff_cap: float = 2.0,
-        pool_maxsize: int = 32,
+        pool_maxsize: int = 64,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rng: Callable[[], float] = random.random,
         timezone: Any = None,
         breaker: CircuitBreaker | None = None,
-        budget: Any = None,
+        budget: "RequestBudget | None" = None,
     ):
         self.base_url = base_url.rstrip("/")
         self.breaker = breaker or CircuitBreaker()
@@ -151,8 +157,8 @@ class OrdergrooveClient:
         self.answered_at: float | None = None
         self.failed_at: float | None = None
         self.failure_reason: str | None = None
-        #: the instance-wide request budget (``budget.RequestBudget``); ``None``: unlimited
-        self.budget = budget
+        #: the instance-wide request budget; ``None``: unlimited
+        self.budget: RequestBudget | None = budget
         self._base_parts = urlsplit(self.base_url)
         self._api_key = api_key if isinstance(api_key, Secret) else Secret(str(api_key))
         self.connect_timeout = connect_timeout
@@ -184,6 +190,8 @@ class OrdergrooveClient:
             timezone=settings.ordergroove_timezone,
             breaker=CircuitBreaker(settings.upstream_breaker_threshold, settings.upstream_breaker_reset_s),
         )
+        if "budget" not in overrides and settings.upstream_rate_per_s > 0:
+            options["budget"] = RequestBudget(settings.upstream_rate_per_s, path=settings.upstream_budget_path)
         options.update(overrides)
         return cls(settings.ordergroove_base_url, settings.effective_api_key, **options)
 
@@ -193,6 +201,8 @@ class OrdergrooveClient:
     def close(self) -> None:
         if self._owns_session:
             self.session.close()
+        if self.budget is not None:
+            self.budget.close()
 
     # -- named calls (raw JSON) -------------------------------------------------------------
 
@@ -212,6 +222,30 @@ class OrdergrooveClient:
                         stats: StatsSink | None = None) -> list[dict]:
         return self.list_all("/orders/", {"subscription": str(subscription_id).strip(), "status": 1},
                              deadline=deadline, endpoint="orders.list", stats=stats)
+
+    def customer_upcoming_orders(self, customer_id: Any, *, deadline: Deadline,
+                                 stats: StatsSink | None = None) -> list[dict]:
+        """Every upcoming (status 1) order of a customer: keyed by the customer, so it can go in
+        the same round trip as the customer and their subscriptions."""
+        return self.list_all("/orders/", {"customer": str(customer_id).strip(), "status": 1},
+                             deadline=deadline, endpoint="orders.list", stats=stats)
+
+    def order_items(self, order_id: Any, *, deadline: Deadline, stats: StatsSink | None = None) -> list[dict]:
+        """The lines of one order: the only link from an order to its subscriptions. Prices are
+        not needed (the card shows the subscription's), so Ordergroove is asked not to compute them."""
+        return self.list_all("/items/", {"order": str(order_id).strip(), "omit_price_calculation": "true"},
+                             deadline=deadline, endpoint="items.list", stats=stats)
+
+    def products_batch(self, product_ids: list[str], *, deadline: Deadline,
+                       stats: StatsSink | None = None) -> list[dict]:
+        """Up to ``PAGE_SIZE`` products in one request, discontinued and non-autoship ones included
+        (without both flags Ordergroove silently drops them from the list)."""
+        ids = list(dict.fromkeys(str(p) for p in product_ids))[:PAGE_SIZE]
+        if not ids:
+            return []
+        return self.list_all("/products/", {"external_product_ids[]": ids, "autoship_enabled": "all",
+                                            "allow_discontinued": "true", "page_size": str(len(ids))},
+                             deadline=deadline, endpoint="products.list", stats=stats)
 
     def product(self, product_id: Any, *, deadline: Deadline, stats: StatsSink | None = None) -> Any:
         return self.get(f"/products/{path_id(product_id)}/", deadline=deadline,
@@ -236,7 +270,8 @@ class OrdergrooveClient:
         that it is re-anchored on our base URL (the api key never goes to another host) and any
         original filter a page-style link dropped is put back.
         """
-        filters = {k: str(v) for k, v in (params or {}).items()}
+        filters = {k: (list(map(str, v)) if isinstance(v, (list, tuple)) else str(v))
+                   for k, v in (params or {}).items()}
         first = dict(filters)
         first.setdefault("page_size", str(self.page_size))
         headers = {"X-OG-API-VERSION": "2"} if self.cursor_pagination else None
@@ -266,7 +301,7 @@ class OrdergrooveClient:
 
     # -- internals ----------------------------------------------------------------------------
 
-    def _next_url(self, current: str, link: str, original: Mapping[str, str]) -> str:
+    def _next_url(self, current: str, link: str, original: Mapping[str, Any]) -> str:
         absolute = urlsplit(urljoin(current, link))
         query = parse_qsl(absolute.query, keep_blank_values=True)
         present = {k for k, _ in query}

@@ -1,9 +1,9 @@
-"""Profile fetcher: assembles a :class:`CustomerProfile` from cached or fetched Ordergroove pieces.
+"""Profile fetcher: customers by id or email, and whole profiles, through the shared cache.
 
-Two round trips at most: the customer and their subscriptions together, then every live
-subscription's upcoming order and every distinct product together. Pieces already fresh in the
-cache are read inline; only misses go to a small thread pool (at most ``max_in_flight`` requests
-in flight), so a warm profile makes no upstream call and starts no thread.
+Profiles follow the two-round plan of :mod:`app.ordergroove.plan`; email searches run in
+parallel. Pieces already fresh in the cache are read inline; only misses go to a small thread
+pool (at most ``max_in_flight`` requests in flight), so a warm lookup makes no upstream call and
+starts no thread.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Callable, Iterable
 from zoneinfo import ZoneInfo
 
@@ -21,7 +20,8 @@ from ..deadline import Deadline
 from .cache import CacheResult, ResourceCache
 from .client import OrdergrooveClient
 from .errors import NotFound, OrdergrooveError
-from .models import Customer, CustomerProfile, Order, Product, Subscription
+from .models import Customer, CustomerProfile, Product, Subscription, parse_records
+from .plan import ProfilePlan
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ class ProfileFetcher:
     """
 
     def __init__(self, client: OrdergrooveClient, cache: ResourceCache, *, timezone: ZoneInfo | None = None,
-                 max_in_flight: int = 5):
+                 max_in_flight: int = 10):
         self.client = client
         self.cache = cache
         self.timezone = timezone or getattr(client, "timezone", None) or ZoneInfo("UTC")
@@ -220,77 +220,15 @@ class ProfileFetcher:
                 stats: FetchStats | None = None) -> CustomerProfile | None:
         """Customer, subscriptions, next order dates and products; ``None`` for an unknown customer.
 
-        Raises an OrdergrooveError when the customer or the subscriptions cannot be had (not even
-        stale). Upcoming orders and products are best effort: one that fails is left out.
+        Fetched by the two-round plan of :mod:`app.ordergroove.plan`. Raises an OrdergrooveError
+        when the customer or the subscriptions cannot be had (not even stale). Upcoming orders,
+        their lines and products are best effort: one that fails is left out and the profile is
+        marked ``partial``.
         """
         cid = str(customer_id).strip() if customer_id is not None else ""
         if not cid:
             return None
-        client = self.client
-        first = self._run([
-            _Job("customer", cid, lambda: client.customer(cid, deadline=deadline, stats=stats), cid),
-            _Job("subscriptions", cid, lambda: client.subscriptions(cid, deadline=deadline, stats=stats), cid),
-        ], deadline, stats, stop_on_not_found=True)
-        customer_result, subs_result = first
-        if isinstance(customer_result, NotFound):
-            return None
-        if isinstance(customer_result, OrdergrooveError):
-            raise customer_result
-        customer = self._memo("customer", cid, customer_result, self._parse_customer)
-        if customer is None:
-            return None
-        if isinstance(subs_result, NotFound):
-            subs_result = CacheResult([], customer_result.fetched_at)
-        elif isinstance(subs_result, OrdergrooveError):
-            raise subs_result
-        used = [customer_result, subs_result]
-        subscriptions = self._memo("subscriptions", cid, subs_result, self._parse_subscriptions)
-
-        live = [s for s in subscriptions if s.live]
-        product_ids = list(dict.fromkeys(s.product for s in subscriptions if s.product))
-        jobs = [
-            _Job("orders", s.public_id,
-                 (lambda sid=s.public_id: client.upcoming_orders(sid, deadline=deadline, stats=stats)), cid)
-            for s in live
-        ] + [
-            _Job("product", pid, (lambda p=pid: client.product(p, deadline=deadline, stats=stats)), None)
-            for pid in product_ids
-        ]
-        outcomes = self._run(jobs, deadline, stats)
-
-        next_orders: dict[str, datetime] = {}
-        next_order_ids: dict[str, str] = {}
-        products: dict[str, Product] = {}
-        partial = False
-        for job, outcome in zip(jobs, outcomes):
-            if isinstance(outcome, OrdergrooveError):
-                if not isinstance(outcome, NotFound):
-                    partial = True
-                    log.warning("Ordergroove %s %s unavailable for the profile (%s); left out",
-                                job.kind, job.key, type(outcome).__name__)
-                continue
-            used.append(outcome)
-            if job.kind == "orders":
-                upcoming = self._memo("orders", job.key, outcome,
-                                      lambda raw, sid=job.key: self._earliest_upcoming(raw, sid))
-                if upcoming is not None:
-                    next_orders[job.key], next_order_ids[job.key] = upcoming.place, upcoming.public_id
-            else:
-                product = self._memo("product", job.key, outcome,
-                                     lambda raw, pid=job.key: self._parse_product(raw, pid))
-                if product is not None:
-                    products[job.key] = product
-
-        return CustomerProfile(
-            customer=customer,
-            subscriptions=tuple(subscriptions),
-            next_orders=next_orders,
-            products=products,
-            fetched_at=min(r.fetched_at for r in used),
-            stale=any(r.stale for r in used),
-            next_order_ids=next_order_ids,
-            partial=partial,
-        )
+        return ProfilePlan(self, cid, deadline, stats).run()
 
     # -- parsing (a bad record is skipped, never fatal) ----------------------------------------
 
@@ -325,14 +263,7 @@ class ProfileFetcher:
 
     def _parse_subscriptions(self, raw: Any) -> tuple[Subscription, ...]:
         parsed: dict[str, Subscription] = {}
-        for record in raw if isinstance(raw, list) else [raw]:
-            if not isinstance(record, dict):
-                continue
-            try:
-                sub = Subscription.from_api(record, self.timezone)
-            except (ValueError, TypeError, AttributeError):
-                log.warning("Ordergroove subscription record without a usable public_id skipped")
-                continue
+        for sub in parse_records(raw, Subscription, self.timezone):
             parsed.setdefault(sub.public_id, sub)
         return tuple(parsed.values())
 
@@ -344,19 +275,3 @@ class ProfileFetcher:
         except (ValueError, TypeError, AttributeError):
             log.warning("Ordergroove product record %s has no usable external_product_id; skipped", product_id)
             return None
-
-    def _earliest_upcoming(self, raw: Any, subscription_id: str) -> Order | None:
-        upcoming = []
-        for record in raw if isinstance(raw, list) else [raw]:
-            if not isinstance(record, dict):
-                continue
-            try:
-                order = Order.from_api(record, self.timezone)
-            except (ValueError, TypeError, AttributeError):
-                log.warning("Ordergroove order record of subscription %s without a public_id skipped",
-                            subscription_id)
-                continue
-            if order.status not in (None, Order.UNSENT) or order.place is None:
-                continue
-            upcoming.append(order)
-        return min(upcoming, key=lambda o: o.place) if upcoming else None

@@ -7,10 +7,11 @@ its id raises ``ValueError`` and is skipped by the caller.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any, Mapping, TypeVar
 from zoneinfo import ZoneInfo
 
 from .parsing import (
@@ -22,6 +23,8 @@ from .parsing import (
     parse_json_object,
     parse_text,
 )
+
+log = logging.getLogger(__name__)
 
 #: every_period codes → unit name (CONTRACT section 4)
 PERIOD_UNITS = {1: "day", 2: "week", 3: "month", 4: "year"}
@@ -206,3 +209,20 @@ class CustomerProfile:
     stale: bool = False
     next_order_ids: Mapping[str, str] = field(default_factory=dict)
     partial: bool = False
+
+
+Model = TypeVar("Model", Subscription, Order, Item)
+
+
+def parse_records(raw: Any, model: type[Model], tz: ZoneInfo) -> list[Model]:
+    """Every usable record of a list answer (or a bare object) as ``model``; one without its id
+    is skipped and logged by its kind only (never its contents: they may hold an email)."""
+    parsed = []
+    for record in raw if isinstance(raw, list) else [raw]:
+        if not isinstance(record, dict):
+            continue
+        try:
+            parsed.append(model.from_api(record, tz))
+        except (ValueError, TypeError, AttributeError):
+            log.warning("Ordergroove %s record without a usable public_id skipped", model.__name__.lower())
+    return parsed

@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from app.settings import SANDBOX_DEFAULT_API_KEY
 
-from .data import DEFAULT_CUSTOMERS, DEFAULT_SEED
+from .records import DEFAULT_CUSTOMERS, DEFAULT_SEED
 from .server import SandboxServer
 
 # (flag, type, default, help)
@@ -30,6 +30,12 @@ _FLAGS: list[tuple[str, Callable[[str], Any], Any, str]] = [
     ("hang-s", float, 60.0, "how long a hanging request hangs, in seconds"),
     ("retry-after", float, None, "send Retry-After: S on 429s (Ordergroove documents none)"),
     ("hang-mode", str, "mixed", "after a hang: 504, close (drop the connection) or mixed"),
+    ("trickle-rate", float, 0.0, "share of answers whose body trickles out over --trickle-s"),
+    ("trickle-s", float, 5.0, "how long a trickled body takes, in seconds"),
+    ("webhook-url", str, None, "send signed Ordergroove webhooks for every change to this URL"),
+    ("webhook-key", str, None, "the webhook verification key(s), comma-separated (one sig per key)"),
+    ("webhook-duplicate-rate", float, 0.0, "share of webhooks delivered twice, as Ordergroove may"),
+    ("webhook-reorder-rate", float, 0.0, "share of webhooks held back behind the next one"),
     ("seed", int, DEFAULT_SEED, "seed of the generated data set and of the fault draws"),
     ("api-key", str, SANDBOX_DEFAULT_API_KEY, "the x-api-key the sandbox accepts"),
     ("customers", int, DEFAULT_CUSTOMERS, "number of customers (fixtures included)"),
@@ -65,7 +71,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         server = SandboxServer(
             host=args.host, port=args.port, latency_ms=args.latency_ms, error_rate=args.error_rate,
             rate_limit_rate=args.rate_limit_rate, hang_rate=args.hang_rate, hang_s=args.hang_s,
-            retry_after=args.retry_after, hang_mode=args.hang_mode, seed=args.seed, api_key=args.api_key,
+            retry_after=args.retry_after, hang_mode=args.hang_mode, trickle_rate=args.trickle_rate,
+            trickle_s=args.trickle_s, webhook_url=args.webhook_url, webhook_key=args.webhook_key,
+            webhook_duplicate_rate=args.webhook_duplicate_rate, webhook_reorder_rate=args.webhook_reorder_rate,
+            seed=args.seed, api_key=args.api_key,
             customers=args.customers)
     except ValueError as exc:
         print(f"sandbox: {exc}", file=sys.stderr)
@@ -78,8 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"sandbox: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
     print(f"Ordergroove sandbox at {server.base_url} (x-api-key: {server.api_key}; "
-          f"{server.faults.describe()}; {len(server.dataset.customers)} customers, seed {args.seed})",
-          flush=True)
+          f"{server.faults.describe()}; {len(server.dataset.customers)} customers, seed {args.seed}"
+          + (f"; webhooks to {server.webhooks.url}" if server.webhooks else "") + ")", flush=True)
     try:
         server.wait()
     except KeyboardInterrupt:

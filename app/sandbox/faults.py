@@ -1,4 +1,4 @@
-"""Fault injection for the sandbox: added latency, 429s, 500/503s and hanging requests.
+"""Fault injection for the sandbox: added latency, 429s, 500/503s, hanging requests and trickled bodies.
 
 One :class:`FaultInjector` per server. Each data request first waits the configured latency
 (a per-request wait, so parallel requests are delayed in parallel), then draws from a seeded RNG
@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 HANG_MODES = ("mixed", "504", "close")
+WRITE_FAULTS = ("503", "hang")
 
 
 @dataclass(frozen=True)
@@ -32,20 +33,26 @@ class FaultSettings:
     hang_s: float = 60.0
     retry_after: float | None = None  # send Retry-After on 429s when set (Ordergroove documents none)
     hang_mode: str = "mixed"  # "504", "close" or "mixed" (half each)
+    trickle_rate: float = 0.0  # share answered normally, but with the body spread over trickle_s
+    trickle_s: float = 5.0
+    write_fault_rate: float = 0.0  # share of writes applied, then answered 503 or hung (see write_fault)
+    write_fault: str = "503"  # "503", or "hang": hang_s, then 504
 
     def __post_init__(self) -> None:
-        for name in ("error_rate", "rate_limit_rate", "hang_rate"):
+        for name in ("error_rate", "rate_limit_rate", "hang_rate", "trickle_rate", "write_fault_rate"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, got {value!r}")
-        if self.error_rate + self.rate_limit_rate + self.hang_rate > 1.0 + 1e-9:
-            raise ValueError("error_rate + rate_limit_rate + hang_rate must not exceed 1")
-        if self.latency_ms < 0 or self.hang_s < 0:
-            raise ValueError("latency_ms and hang_s must not be negative")
+        if self.error_rate + self.rate_limit_rate + self.hang_rate + self.trickle_rate > 1.0 + 1e-9:
+            raise ValueError("error_rate + rate_limit_rate + hang_rate + trickle_rate must not exceed 1")
+        if self.latency_ms < 0 or self.hang_s < 0 or self.trickle_s < 0:
+            raise ValueError("latency_ms, hang_s and trickle_s must not be negative")
         if self.retry_after is not None and self.retry_after < 0:
             raise ValueError("retry_after must not be negative")
         if self.hang_mode not in HANG_MODES:
             raise ValueError(f"hang_mode must be one of {HANG_MODES}")
+        if self.write_fault not in WRITE_FAULTS:
+            raise ValueError(f"write_fault must be one of {WRITE_FAULTS}")
 
     def update(self, **changes: Any) -> "FaultSettings":
         """A copy with ``changes`` applied; unknown names or bad values raise ValueError."""
@@ -54,7 +61,7 @@ class FaultSettings:
         for name, value in changes.items():
             if name not in known:
                 raise ValueError(f"unknown fault setting {name!r}")
-            if name == "hang_mode":
+            if name in ("hang_mode", "write_fault"):
                 clean[name] = str(value)
             elif name == "retry_after" and value is None:
                 clean[name] = None
@@ -71,6 +78,10 @@ class FaultSettings:
     def describe(self) -> str:
         text = (f"latency {self.latency_ms:g} ms, errors {self.error_rate:.0%}, "
                 f"429s {self.rate_limit_rate:.0%}, hangs {self.hang_rate:.0%} x {self.hang_s:g} s")
+        if self.trickle_rate:
+            text += f", trickled bodies {self.trickle_rate:.0%} x {self.trickle_s:g} s"
+        if self.write_fault_rate:
+            text += f", writes applied then {self.write_fault} {self.write_fault_rate:.0%}"
         if self.retry_after is not None:
             text += f", Retry-After {self.retry_after:g}"
         return text
@@ -78,7 +89,7 @@ class FaultSettings:
 
 @dataclass(frozen=True)
 class Fault:
-    """One drawn failure: ``kind`` is "hang", "429", "500" or "503"."""
+    """One drawn failure: ``kind`` is "hang", "429", "500", "503" or "trickle"."""
 
     kind: str
     json_body: bool = True  # False: an HTML / plain-text body, as proxies send
@@ -117,7 +128,7 @@ class FaultInjector:
     def draw(self) -> Fault | None:
         """Decide this request's fate: None (answer normally) or a :class:`Fault`."""
         s = self._settings
-        if not (s.hang_rate or s.rate_limit_rate or s.error_rate):
+        if not (s.hang_rate or s.rate_limit_rate or s.error_rate or s.trickle_rate):
             return None
         with self._lock:
             roll, detail, style = self._rng.random(), self._rng.random(), self._rng.random()
@@ -130,7 +141,24 @@ class FaultInjector:
         roll -= s.rate_limit_rate
         if roll < s.error_rate:
             return Fault("500" if detail < 0.5 else "503", json_body=style < 0.5)
+        roll -= s.error_rate
+        if roll < s.trickle_rate:
+            return Fault("trickle")
         return None
+
+    def draw_write_fault(self) -> Fault | None:
+        """After a write was applied: None (answer it) or the fault that loses its answer (hangs first)."""
+        s = self._settings
+        if not s.write_fault_rate:
+            return None
+        with self._lock:
+            roll = self._rng.random()
+        if roll >= s.write_fault_rate:
+            return None
+        if s.write_fault == "hang":
+            self.hang()
+            return Fault("hang")
+        return Fault("503")
 
     def hang(self) -> None:
         """Block for ``hang_s`` or until the server stops, whichever comes first."""

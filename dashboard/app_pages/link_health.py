@@ -9,7 +9,7 @@ from dashboard import charts, data, windows
 from dashboard.resources import get_services
 
 services = get_services()
-store, db = services.events, str(services.settings.events_db_path)
+store, db = services.events, str(services.events.path)  # SQLite file or PostgreSQL URL
 
 st.title("Link health")
 st.caption("Match rate = matched / (matched + unmatched + ambiguous). Errors are counted apart.")

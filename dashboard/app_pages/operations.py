@@ -8,7 +8,7 @@ from dashboard import card, charts, data, upstream, webhooks, windows
 from dashboard.resources import get_services
 
 services = get_services()
-store, db = services.events, str(services.settings.events_db_path)
+store, db = services.events, str(services.events.path)  # SQLite file or PostgreSQL URL
 prometheus_dir = services.settings.metrics_dir
 
 st.title("Operations")
@@ -32,7 +32,7 @@ else:
     p95.metric("p95", data.ms(latency.p95_ms), border=True)
     p99.metric("p99", data.ms(latency.p99_ms), border=True)
     if latency.count:
-        st.altair_chart(charts.latency_histogram(data.latency_histogram(db, window.start, window.end, level)),
+        st.altair_chart(charts.latency_histogram(data.latency_histogram(store, db, window.start, window.end, level)),
                         width="stretch")
     else:
         st.info("No lookups in this window.", icon=":material/event_busy:")

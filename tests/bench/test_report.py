@@ -44,3 +44,34 @@ def test_update_readme_without_markers_leaves_file(tmp_path):
     readme.write_text("# Title\n")
     assert not update_readme(readme, "x")
     assert readme.read_text() == "# Title\n"
+
+
+def test_upstream_rows_say_multiples_budget_memory_and_not_built():
+    from app.bench.report import NOT_BUILT, upstream_rows
+
+    rows = upstream_rows({
+        "latency_ms": 50, "rtt_measured_ms": 50,
+        "cold_by_endpoint": {"fully cold": {"runs": 3, "median_ms": 105, "requests": 6,
+                                            "by_endpoint": {"/customers/{id}/": 1, "/orders/": 1}}},
+        "budget": {"lookups": 160, "peak_per_s": 120, "upstream": 600, "seconds": 6.0, "statuses": {200: 160},
+                   "limit": 90},
+        "worker_rss_mib": [48.0, 52.5],
+        "action_submit": None,
+        "webhook_fresh": {"n": 15, "p50": 120, "p95": 300, "missed": 0},
+    })
+    text = {name: (result, target) for name, result, target in rows}
+    cold = next(v for k, v in text.items() if k.startswith("Cold DETAILED, fully cold"))
+    assert cold[0].startswith("105 ms = 2.10×") and "/orders/ 1" in cold[0] and "✅" in cold[1]
+    budget = next(v for k, v in text.items() if k.startswith("Upstream request rate"))
+    assert "peak 120 req/s" in budget[0] and "❌" in budget[1]
+    assert "✅" in next(v for k, v in text.items() if k.startswith("API worker RSS"))[1]
+    assert next(v for k, v in text.items() if k.startswith("Action submit"))[0] == NOT_BUILT
+    assert "p95 300 ms" in next(v for k, v in text.items() if k.startswith("Webhook-to-fresh"))[0]
+
+
+def test_peak_rate_is_the_busiest_sliding_second():
+    from app.bench.upstream import peak_rate
+
+    log = [{"started": t} for t in (0.0, 0.1, 0.2, 1.5, 1.6, 1.65, 1.7, 3.0)]
+    assert peak_rate(log) == 4
+    assert peak_rate([]) == 0

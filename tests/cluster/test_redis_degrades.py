@@ -4,23 +4,15 @@ Redis is back the instance serves from the cache again without a restart."""
 
 from __future__ import annotations
 
-import threading
-import time
-
 from app.sandbox import KNOWN
 
+from steady_load import poll as _poll
+from steady_load import steady_load
 from support import LOOKUP_PATH, detailed, signed
 
 
 def _upstream_calls(sandbox) -> int:
     return sandbox.stats()["requests"]
-
-
-def _poll(condition, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.05)
 
 
 def test_redis_stopped_mid_load_then_back(make_app, sandbox, redis_server, redis_url):
@@ -36,19 +28,7 @@ def test_redis_stopped_mid_load_then_back(make_app, sandbox, redis_server, redis
     before = _upstream_calls(sandbox)
     assert lookup(lookups[0]).status_code == 200 and _upstream_calls(sandbox) == before  # served from Redis
 
-    statuses: list[int] = []
-    stop = threading.Event()
-
-    def load():
-        n = 0
-        while not stop.is_set():
-            statuses.append(lookup(lookups[n % len(lookups)]).status_code)
-            n += 1
-
-    workers = [threading.Thread(target=load) for _ in range(3)]
-    for worker in workers:
-        worker.start()
-    try:
+    with steady_load(lookup, lookups) as statuses:
         _poll(lambda: len(statuses) >= 6)
         redis_server.stop()
         served_during_outage = len(statuses)
@@ -57,10 +37,6 @@ def test_redis_stopped_mid_load_then_back(make_app, sandbox, redis_server, redis
         assert ready.status_code == 200
         assert ready.json["checks"]["cache"].startswith("failing")
         assert "cache" not in str(ready.json.get("reasons", ""))
-    finally:
-        stop.set()
-        for worker in workers:
-            worker.join(30)
     assert set(statuses) == {200}, f"answers during the outage: {sorted(set(statuses))}"
     outage = _upstream_calls(sandbox)
     assert outage > before, "during the outage lookups must go to Ordergroove"

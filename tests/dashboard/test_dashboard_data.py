@@ -50,10 +50,11 @@ def test_kpi_deltas_against_the_previous_window():
 def test_latency_histogram_counts_every_lookup_in_sql(dashboard_env, tmp_path):
     store = _store(tmp_path)
     start, end = _window()
-    histogram = data.latency_histogram(str(store.path), start, end, None)
+    histogram = data.latency_histogram(store, str(store.path), start, end, None)
     assert histogram["lookups"].sum() == store.summary(start, end).lookups
     assert histogram.set_index("latency").loc["≥ 4 s", "lookups"] == 5  # the seeded 4 s errors
-    assert data.latency_histogram(str(tmp_path / "absent.sqlite3"), start, end, None)["lookups"].sum() == 0
+    empty = EventStore(tmp_path / "absent.sqlite3")
+    assert data.latency_histogram(empty, str(empty.path), start, end, None)["lookups"].sum() == 0
 
 
 def test_trend_long_is_one_row_per_bucket_and_outcome():

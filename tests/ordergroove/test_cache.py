@@ -28,7 +28,7 @@ from app.ordergroove.fetcher import FetchStats
 from app.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
-TTLS = {"customer": 90, "subscriptions": 90, "orders": 90, "product": 6 * 3600, "search": 90}
+TTLS = {"customer": 90, "subscriptions": 90, "orders": 90, "items": 90, "product": 6 * 3600, "search": 90}
 
 
 class Clock:
@@ -545,6 +545,52 @@ def test_waiter_with_a_stale_copy_does_not_wait_out_a_slow_leader(make_backend, 
         release.set()
         leader.join(10)
     cache.close()
+
+
+# -- batches: one request for many keys, each kept as its own entry -----------------------------
+
+def by_id(raw):
+    return raw.get("id")
+
+
+def test_get_many_fetches_only_the_missing_keys_and_stores_each(cache, clock):
+    cache.get_or_fetch("product", "p1", Upstream({"id": "p1", "v": 1}), deadline=forever())
+    asked = []
+
+    def batch(ids):
+        asked.append(sorted(ids))
+        return [{"id": i, "v": 2} for i in ids if i != "gone"] + [{"id": "unasked"}]
+
+    stats = FetchStats()
+    results = cache.get_many("product", ["p1", "p2", "p3", "gone"], batch, id_of=by_id, deadline=forever(),
+                             stats=stats)
+    assert asked == [["gone", "p2", "p3"]]
+    assert results["p1"].hit and results["p1"].value["v"] == 1
+    assert results["p2"].value == {"id": "p2", "v": 2} and not results["p2"].hit
+    assert results["gone"] is None  # not in the answer: the caller may ask by id
+    assert stats.cache_hits == 1 and stats.cache_misses == 3
+    assert cache.peek("product", "p3").value["v"] == 2 and cache.peek("product", "unasked") is None
+    clock.now += 7 * 3600
+    assert cache.peek("product", "p2") is None  # each entry keeps its own freshness
+
+
+def test_get_many_serves_stale_copies_when_the_batch_fails(cache, clock):
+    cache.get_many("product", ["p1"], lambda ids: [{"id": "p1"}], id_of=by_id, deadline=forever())
+    clock.now += 6.5 * 3600  # past the 6 h freshness, inside the hour of stale-if-error
+
+    def down(ids):
+        raise Unavailable("503")
+
+    results = cache.get_many("product", ["p1", "p2"], down, id_of=by_id, deadline=forever())
+    assert results["p1"].stale and results["p1"].value == {"id": "p1"}
+    assert isinstance(results["p2"], Unavailable)
+
+
+def test_get_many_answers_a_remembered_404_without_asking(cache):
+    with pytest.raises(NotFound):
+        cache.get_or_fetch("product", "gone", Upstream(NotFound("404")), deadline=forever())
+    results = cache.get_many("product", ["gone"], lambda ids: pytest.fail("asked"), id_of=by_id, deadline=forever())
+    assert isinstance(results["gone"], NotFound)
 
 
 def test_peek_many_reads_every_piece_in_one_store_call(cache, clock):

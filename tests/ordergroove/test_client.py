@@ -132,7 +132,7 @@ def test_from_settings_sends_the_sandbox_key_when_none_is_configured():
 
 
 def test_session_pool_is_sized_for_concurrency(og):
-    assert og.session.get_adapter(BASE + "/")._pool_maxsize == 32
+    assert og.session.get_adapter(BASE + "/")._pool_maxsize == 64  # 4 threads x 10 requests in flight, with room
 
 
 # -- list shapes and pagination --------------------------------------------------------------

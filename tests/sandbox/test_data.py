@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from app.ordergroove.models import Customer, Item, Order, Product, Subscription
-from app.sandbox.data import KNOWN, REFERENCE_DATE, generate
+from app.sandbox import KNOWN, REFERENCE_DATE, generate
 
 TS = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
 

@@ -54,3 +54,12 @@ def test_hang_and_latency_wake_up_when_stopped():
     injector.hang()
     injector.delay()
     assert time.monotonic() - started < 2
+
+
+def test_trickle_share_and_its_validation():
+    counts = _draws(FaultSettings(trickle_rate=0.25, error_rate=0.25))
+    assert counts["trickle"] == pytest.approx(2500, rel=0.1)
+    assert counts["500"] + counts["503"] == pytest.approx(2500, rel=0.1)
+    for bad in ({"trickle_rate": 1.2}, {"trickle_s": -1}, {"trickle_rate": 0.6, "hang_rate": 0.6}):
+        with pytest.raises(ValueError):
+            FaultSettings().update(**bad)

@@ -199,18 +199,18 @@ def test_fault_shares_over_http():
 
 
 def test_latency_is_per_request_and_parallel():
-    with SandboxServer(latency_ms=200) as sb:
+    """Each request waits the latency on its own: 16 parallel requests all overlap (per the request log)."""
+    with SandboxServer(latency_ms=500) as sb:
         url = f"{sb.base_url}/customers/{KNOWN['reference']}/"
         fetch = lambda _: requests.get(url, headers={"x-api-key": sb.api_key}, timeout=10).status_code
         started = time.monotonic()
         assert fetch(0) == 200
-        assert time.monotonic() - started >= 0.2
-        for n in (8, 80):  # 8 clients; then 16 clients x 5 requests in flight
-            with ThreadPoolExecutor(n) as pool:
-                started = time.monotonic()
-                assert set(pool.map(fetch, range(n))) == {200}
-                elapsed = time.monotonic() - started
-            assert elapsed < (0.4 if n == 8 else 1.6), (n, elapsed)
+        assert time.monotonic() - started >= 0.5
+        with ThreadPoolExecutor(16) as pool:
+            assert set(pool.map(fetch, range(16))) == {200}
+        parallel = sb.request_log()[1:]
+        assert len(parallel) == 16 and all(e["ended"] - e["started"] >= 0.5 for e in parallel)
+        assert max(e["started"] for e in parallel) < min(e["ended"] for e in parallel)
 
 
 def test_a_hanging_request_is_cut_short_by_shutdown():
@@ -302,3 +302,62 @@ def test_twelve_subscription_customer_over_http(get):
     assert len(orders) == KNOWN["twelve_orders"] == 4
     linked = [i["subscription"] for o in orders for i in get("/items/", params={"order": o["public_id"]}).json()["results"]]
     assert sorted(linked) == sorted(s["public_id"] for s in subs["results"])
+
+
+def test_a_trickled_body_arrives_whole_in_many_pieces_over_trickle_s():
+    with SandboxServer(trickle_rate=1.0, trickle_s=0.5) as sb:
+        url = f"{sb.base_url}/customers/{KNOWN['reference']}/"
+        started = time.monotonic()
+        response = requests.get(url, headers={"x-api-key": sb.api_key}, timeout=5, stream=True)
+        assert response.status_code == 200
+        pieces = list(iter(lambda: response.raw.read1(1 << 16), b""))
+        assert time.monotonic() - started >= 0.5
+        assert len(pieces) > 5
+        body = b"".join(pieces)
+        assert len(body) == int(response.headers["Content-Length"])
+        assert requests.models.complexjson.loads(body)["merchant_user_id"] == KNOWN["reference"]
+        assert sb.stats()["by_status"] == {"200": 1}
+
+
+def test_every_product_has_a_picture_served_by_the_sandbox_itself(sb, get):
+    product = get("/products/40212877221943/").json()
+    assert product["image_url"] == f"{sb.base_url}/images/products/40212877221943.png"
+    sb.reset_stats()
+    picture = requests.get(product["image_url"], timeout=5)  # no api key: it stands in for a CDN
+    assert picture.status_code == 200 and picture.headers["Content-Type"] == "image/png"
+    assert picture.content.startswith(b"\x89PNG\r\n\x1a\n")
+    assert sb.stats()["requests"] == 0  # not an Ordergroove call
+    listed = get("/products/", params={"page_size": 100, "autoship_enabled": "all",
+                                       "allow_discontinued": "true"}).json()["results"]
+    for p in listed:
+        if p["image_url"] is not None:
+            assert p["image_url"].startswith(f"{sb.base_url}/images/products/")
+            assert requests.get(p["image_url"], timeout=5).status_code == 200
+    # the quirk of a product without image stays, yet a picture exists for it too
+    assert get(f"/products/{KNOWN['no_image_product']}/").json()["image_url"] is None
+    assert requests.get(f"{sb.base_url}/images/products/{KNOWN['no_image_product']}.png", timeout=5).status_code == 200
+    assert requests.get(f"{sb.base_url}/images/products/{KNOWN['missing_product']}.png", timeout=5).status_code == 404
+
+
+def test_pictures_are_real_pngs_that_differ_by_product():
+    import struct
+    import zlib
+
+    from app.sandbox.images import SIZE, product_png
+
+    one, other = product_png("1"), product_png("2")
+    assert one != other
+    width, height = struct.unpack(">II", one[16:24])
+    assert (width, height) == (SIZE, SIZE)
+    idat = one[one.index(b"IDAT") + 4:one.index(b"IEND") - 8]
+    assert len(zlib.decompress(idat)) == SIZE * (1 + 3 * SIZE)  # one filter byte + RGB per row
+
+
+def test_an_image_url_off_the_placeholder_cdn_is_left_alone(sb, get):
+    """A remote-only or broken picture set on a product stays as it is (the dashboard's placeholder case)."""
+    pid = "40212877221943"
+    sb.dataset.product_by_id[pid]["image_url"] = "https://images.shop.example.org/broken.jpg"
+    try:
+        assert get(f"/products/{pid}/").json()["image_url"] == "https://images.shop.example.org/broken.jpg"
+    finally:
+        sb.dataset.product_by_id[pid]["image_url"] = "https://cdn.example.com/p/cold-brew-32.jpg"

@@ -1,0 +1,176 @@
+"""Event writes off the request path: a bounded in-process queue drained by one background thread.
+
+``submit`` never waits on the database: it appends to the queue (or, when the queue is full,
+counts the event as lost) and returns. The writer thread takes what is queued, up to
+``batch_size`` at a time, and hands it to ``write`` as one small transaction, so a burst of
+lookups costs one round trip per batch instead of one each. When the database is unreachable the
+batch waits in the queue (retried with a growing pause) while there is room, and whatever does
+not fit is counted lost: the queue never grows past ``max_queue``. ``close`` writes what is
+queued before it returns (bounded by ``close_timeout_s``), so a clean stop loses nothing.
+
+Idempotency: a batch is one transaction, so it is stored whole or not at all, and it is tried
+again only after a connection-level failure (``RetryLater``), when it did not commit. The one
+exception is a connection lost during the COMMIT itself: the batch may have committed, so the
+store's ``write`` skips the lookup events already stored (by their ``uid``; an action or webhook
+event could then be doubled). Any other failure (a row the database refuses) counts the batch lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+
+log = logging.getLogger(__name__)
+
+
+class RetryLater(Exception):
+    """Raised by ``write`` when the batch was not written and may be tried again (server down)."""
+
+
+class WriteBatcher:
+    """``batcher.submit(("lookup", row))`` from any thread; ``batcher.close()`` at shutdown.
+
+    >>> batcher = WriteBatcher(store.write_batch, on_lost=store.count_lost).start()
+    >>> batcher.submit(("lookup", row)); batcher.flush(timeout_s=5)
+    True
+    """
+
+    def __init__(self, write: Callable[[Sequence], None], *, on_lost: Callable[[Sequence, str], None],
+                 max_queue: int = 10_000, batch_size: int = 200, retry_pause_s: float = 0.25,
+                 max_retry_pause_s: float = 5.0, close_timeout_s: float = 10.0,
+                 name: str = "ogtk-events-writer") -> None:
+        self.write, self.on_lost = write, on_lost
+        self.max_queue, self.batch_size = int(max_queue), int(batch_size)
+        self.retry_pause_s, self.max_retry_pause_s = retry_pause_s, max_retry_pause_s
+        self.close_timeout_s = close_timeout_s
+        self.name = name
+        self._queue: deque = deque()
+        self._cond = threading.Condition()
+        self._submitted = 0  # sequence numbers: flush() waits until _finished catches up
+        self._finished = 0
+        self._closing = False
+        self._pause = threading.Event()  # set by close(): cut short a retry pause
+        self.failing_since: float | None = None  # monotonic time of the first failure in a row
+        self.last_error: str | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> "WriteBatcher":
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        self._thread.start()
+        return self
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def depth(self) -> int:
+        return len(self._queue)
+
+    def submit(self, item) -> bool:
+        """Queue one item; ``False`` (and counted lost) when the queue is full or closed."""
+        with self._cond:
+            if self._closing or len(self._queue) >= self.max_queue:
+                reason = "closed" if self._closing else "queue_full"
+                lost = True
+            else:
+                self._queue.append(item)
+                self._submitted += 1
+                self._cond.notify_all()
+                lost = False
+        if lost:
+            self._lost([item], reason)
+        return not lost
+
+    def flush(self, timeout_s: float = 10.0) -> bool:
+        """Wait until everything submitted so far was written (or lost); True when it was."""
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            target = self._submitted
+            while self._finished < target:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self.alive:
+                    return False
+                self._cond.wait(left)
+        return True
+
+    def close(self) -> None:
+        """Write what is queued (within ``close_timeout_s``), then stop; the rest is counted lost."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        self._pause.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(self.close_timeout_s)
+        with self._cond:
+            left = list(self._queue)
+            self._queue.clear()
+            self._finished += len(left)
+            self._cond.notify_all()
+        if left:
+            self._lost(left, "shutdown")
+
+    def _lost(self, items: Sequence, reason: str) -> None:
+        try:
+            self.on_lost(items, reason)
+        except Exception:  # pragma: no cover - counting must never break recording
+            log.exception("could not count lost events")
+
+    def _take(self) -> list | None:
+        with self._cond:
+            while not self._queue and not self._closing:
+                self._cond.wait()
+            if not self._queue:
+                return None  # closing and drained
+            return [self._queue.popleft() for _ in range(min(self.batch_size, len(self._queue)))]
+
+    def _done(self, count: int) -> None:
+        with self._cond:
+            self._finished += count
+            self._cond.notify_all()
+
+    def _run(self) -> None:
+        pause = self.retry_pause_s
+        while True:
+            batch = self._take()
+            if batch is None:
+                return
+            try:
+                self.write(batch)
+            except RetryLater as exc:
+                self._failed(exc, waits=True)
+                if self._closing:  # one last try failed: do not hold the shutdown any longer
+                    self._done(len(batch))
+                    self._lost(batch, "unavailable")
+                    continue
+                with self._cond:  # back to the front, as far as the bound allows
+                    room = max(0, self.max_queue - len(self._queue))
+                    keep, drop = batch[:room], batch[room:]
+                    self._queue.extendleft(reversed(keep))
+                self._done(len(drop))
+                if drop:
+                    self._lost(drop, "unavailable")
+                self._pause.wait(pause)
+                pause = min(pause * 2, self.max_retry_pause_s)
+                continue
+            except Exception as exc:  # not the server's state: this batch cannot be written
+                self._failed(exc, waits=False)
+                self._done(len(batch))
+                self._lost(batch, "write_failed")
+                continue
+            self._done(len(batch))
+            if self.failing_since is not None:
+                log.warning("event database reachable again after %.1fs", time.monotonic() - self.failing_since)
+            self.failing_since, self.last_error, pause = None, None, self.retry_pause_s
+
+    def _failed(self, exc: Exception, *, waits: bool) -> None:
+        self.last_error = f"{type(exc).__name__}: {exc}".strip()
+        if not waits:
+            log.warning("event batch of %s could not be written: %s", self.name, self.last_error)
+        elif self.failing_since is None:
+            self.failing_since = time.monotonic()
+            log.warning("event database unreachable, events wait in memory (at most %d, then are "
+                        "counted lost): %s", self.max_queue, self.last_error)

@@ -1,0 +1,284 @@
+"""The fetch plan of one customer profile: every piece starts as soon as what it needs is known.
+
+Round one needs only the customer id: the customer ∥ their subscriptions ∥ their upcoming orders
+(``/orders/?customer=&status=1``). Round two needs round one's answers: the lines of each upcoming
+order (``/items/?order=``, the only link from an order to its subscriptions) ∥ every distinct
+product in one batch (``/products/?external_product_ids[]=…`` with both flags, so discontinued
+and non-autoship products are not silently dropped). Only ids the batch did not return are
+retrieved one by one; a customer with more than one page of subscriptions takes a third round
+(their products wait for the last page). That is ``3 + upcoming orders + 1`` requests cold.
+
+Every piece is cached on its own with its own freshness. Fresh pieces are used inline without a
+thread; misses run in a pool of at most ``max_in_flight`` threads started only when needed, so a
+warm profile makes no request and starts no thread, and a partly warm one asks only for what is
+missing.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from datetime import datetime
+from typing import Any, Callable
+
+from ..deadline import Deadline
+from .cache import CacheResult
+from .errors import NotFound, OrdergrooveError
+from .models import CustomerProfile, Item, Order, Product, Subscription, parse_records
+from .parsing import parse_id
+
+log = logging.getLogger(__name__)
+
+Outcome = Any  # CacheResult | OrdergrooveError | None, as the piece's callback receives it
+
+
+class Pieces:
+    """A small scheduler: cache hits answered inline, misses in a lazily started thread pool.
+
+    Callbacks always run on the caller's thread (inside :meth:`get`/:meth:`call` for hits, in
+    :meth:`run` for fetched pieces), so they may schedule further pieces without locks.
+
+    >>> pieces = Pieces(cache, max_in_flight=10, deadline=Deadline(4), stats=None)  # doctest: +SKIP
+    >>> pieces.get("customer", "42", fetch, "42", then=print); pieces.run()  # doctest: +SKIP
+    """
+
+    def __init__(self, cache, *, max_in_flight: int, deadline: Deadline, stats: Any):
+        self.cache = cache
+        self.max_in_flight = max_in_flight
+        self.deadline = deadline
+        self.stats = stats
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: dict[Future, Callable[[Outcome], None]] = {}
+        self.stopped = False
+
+    def get(self, kind: str, key: str, fetch: Callable[[], Any], customer_id: str | None,
+            then: Callable[[Outcome], None]) -> None:
+        """``then(CacheResult | OrdergrooveError)`` for one cached piece, fetched when not fresh."""
+        self.get_all([(kind, key, fetch, customer_id, then)])
+
+    def get_all(self, pieces: list[tuple[str, str, Callable[[], Any], str | None, Callable[[Outcome], None]]]) -> None:
+        """:meth:`get` of several pieces, their cache entries read in one store call."""
+        peeked = self.cache.peek_many([(kind, key) for kind, key, *_ in pieces], stats=self.stats)
+        for (kind, key, fetch, customer_id, then), found in zip(pieces, peeked):
+            if found is not None:  # fresh, or a remembered 404
+                then(found)
+                continue
+            self.call(lambda k=kind, y=key, f=fetch, c=customer_id: self.cache.get_or_fetch(
+                k, y, f, deadline=self.deadline, customer_id=c, stats=self.stats), then)
+
+    def call(self, work: Callable[[], Outcome], then: Callable[[Outcome], None]) -> None:
+        """Run ``work`` in the pool; an OrdergrooveError it raises is handed to ``then``."""
+        if self.stopped:
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=self.max_in_flight, thread_name_prefix="og-fetch")
+
+        def guarded() -> Outcome:
+            try:
+                return work()
+            except OrdergrooveError as exc:
+                return exc
+
+        self._pending[self._pool.submit(guarded)] = then
+
+    def run(self) -> None:
+        """Hand each finished piece to its callback until nothing is pending (or :meth:`stop`)."""
+        while self._pending and not self.stopped:
+            done, _ = wait(list(self._pending), return_when=FIRST_COMPLETED)
+            for future in done:
+                then = self._pending.pop(future)
+                if not self.stopped:
+                    then(future.result())
+
+    def stop(self) -> None:
+        self.stopped = True
+
+    def close(self) -> None:
+        """Leave without waiting: a piece still running after a stop finishes on its own, inside
+        its deadline, and only fills the cache."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+class ProfilePlan:
+    """Assembles one :class:`CustomerProfile` from its pieces (see the module docstring).
+
+    ``fetcher`` is the :class:`~app.ordergroove.fetcher.ProfileFetcher` (client, cache, parsers;
+    not imported here, which would make the two modules import each other), ``stats`` its
+    ``FetchStats`` or ``None``.
+
+    >>> ProfilePlan(fetcher, "7781203344", Deadline(4), FetchStats()).run()  # doctest: +SKIP
+    """
+
+    def __init__(self, fetcher: Any, customer_id: str, deadline: Deadline, stats: Any):
+        self.fetcher = fetcher
+        self.client = fetcher.client
+        self.cid = customer_id
+        self.deadline = deadline
+        self.stats = stats
+        self.pieces = Pieces(fetcher.cache, max_in_flight=fetcher.max_in_flight, deadline=deadline, stats=stats)
+        self.used: list[CacheResult] = []
+        self.failure: OrdergrooveError | None = None
+        self.unknown = False
+        self.partial = False
+        self.customer = None
+        self.subscriptions: tuple[Subscription, ...] | None = None
+        self.orders: dict[str, Order] = {}
+        self.order_subscriptions: dict[str, tuple[str, ...]] = {}
+        self.products: dict[str, Product] = {}
+
+    def run(self) -> CustomerProfile | None:
+        cid, client, deadline, stats = self.cid, self.client, self.deadline, self.stats
+        pieces = self.pieces
+        try:
+            pieces.get_all([
+                ("customer", cid, lambda: client.customer(cid, deadline=deadline, stats=stats), cid,
+                 self._on_customer),
+                ("subscriptions", cid, lambda: client.subscriptions(cid, deadline=deadline, stats=stats), cid,
+                 self._on_subscriptions),
+                ("orders", cid, lambda: client.customer_upcoming_orders(cid, deadline=deadline, stats=stats), cid,
+                 self._on_orders),
+            ])
+            pieces.run()
+        finally:
+            pieces.close()
+        if self.unknown:
+            return None
+        if self.failure is not None:
+            raise self.failure
+        assert self.customer is not None and self.subscriptions is not None
+        return self._profile()
+
+    # -- round one ------------------------------------------------------------------------------
+
+    def _fatal(self, outcome: OrdergrooveError, *, unknown: bool = False) -> None:
+        self.unknown = self.unknown or unknown
+        if not unknown and self.failure is None:
+            self.failure = outcome
+        self.pieces.stop()
+
+    def _on_customer(self, outcome: Outcome) -> None:
+        if isinstance(outcome, OrdergrooveError):
+            self._fatal(outcome, unknown=isinstance(outcome, NotFound))
+            return
+        self.customer = self.fetcher._memo("customer", self.cid, outcome, self.fetcher._parse_customer)
+        if self.customer is None:
+            self._fatal(NotFound("customer record unusable"), unknown=True)
+            return
+        self.used.append(outcome)
+
+    def _on_subscriptions(self, outcome: Outcome) -> None:
+        if isinstance(outcome, NotFound):
+            self.subscriptions = ()
+            return
+        if isinstance(outcome, OrdergrooveError):
+            self._fatal(outcome)
+            return
+        self.used.append(outcome)
+        self.subscriptions = self.fetcher._memo("subscriptions", self.cid, outcome,
+                                                self.fetcher._parse_subscriptions)
+        product_ids = list(dict.fromkeys(s.product for s in self.subscriptions if s.product))
+        self._fetch_products(product_ids)
+
+    def _on_orders(self, outcome: Outcome) -> None:
+        if isinstance(outcome, OrdergrooveError):
+            self._left_out("upcoming orders", self.cid, outcome)
+            return
+        self.used.append(outcome)
+        orders = self.fetcher._memo("orders", self.cid, outcome, self._parse_orders)
+        self.orders.update((order.public_id, order) for order in orders)
+        self.pieces.get_all([
+            ("items", oid, lambda o=oid: self.client.order_items(o, deadline=self.deadline, stats=self.stats),
+             self.cid, lambda result, o=oid: self._on_items(o, result))
+            for oid in dict.fromkeys(order.public_id for order in orders)
+        ])
+
+    # -- round two ------------------------------------------------------------------------------
+
+    def _on_items(self, order_id: str, outcome: Outcome) -> None:
+        if isinstance(outcome, OrdergrooveError):
+            if not isinstance(outcome, NotFound):  # an order gone since the list: no date from it
+                self._left_out("order lines", order_id, outcome)
+            return
+        self.used.append(outcome)
+        self.order_subscriptions[order_id] = self.fetcher._memo("items", order_id, outcome,
+                                                                 self._subscriptions_of_items)
+
+    def _fetch_products(self, product_ids: list[str]) -> None:
+        wanted: list[str] = []
+        peeked = self.fetcher.cache.peek_many([("product", pid) for pid in product_ids], stats=self.stats)
+        for pid, found in zip(product_ids, peeked):
+            if found is None:
+                wanted.append(pid)
+            else:  # fresh, or a remembered 404 (left out, not partial)
+                self._on_product(pid, found)
+        size = self.client.page_size
+        for start in range(0, len(wanted), size):
+            chunk = wanted[start:start + size]
+            self.pieces.call(lambda c=chunk: self._product_batch(c), lambda results, c=chunk: self._on_batch(c, results))
+
+    def _product_batch(self, ids: list[str]) -> dict[str, Outcome]:
+        return self.fetcher.cache.get_many(
+            "product", ids, lambda missing: self.client.products_batch(missing, deadline=self.deadline,
+                                                                       stats=self.stats),
+            id_of=lambda raw: parse_id(raw.get("external_product_id")) if isinstance(raw, dict) else None,
+            deadline=self.deadline, stats=self.stats)
+
+    def _on_batch(self, ids: list[str], results: Any) -> None:
+        if isinstance(results, OrdergrooveError):
+            results = {pid: results for pid in ids}
+        for pid in ids:
+            outcome = results.get(pid)
+            if outcome is None:  # not in the batch answer: ask for it by id (any state, or a 404)
+                self.pieces.get("product", pid,
+                                lambda p=pid: self.client.product(p, deadline=self.deadline, stats=self.stats),
+                                None, lambda result, p=pid: self._on_product(p, result))
+            else:
+                self._on_product(pid, outcome)
+
+    def _on_product(self, product_id: str, outcome: Outcome) -> None:
+        if isinstance(outcome, OrdergrooveError):
+            if not isinstance(outcome, NotFound):
+                self._left_out("product", product_id, outcome)
+            return
+        self.used.append(outcome)
+        product = self.fetcher._memo("product", product_id, outcome,
+                                     lambda raw: self.fetcher._parse_product(raw, product_id))
+        if product is not None:
+            self.products[product_id] = product
+
+    def _left_out(self, what: str, key: str, error: OrdergrooveError) -> None:
+        self.partial = True
+        log.warning("Ordergroove %s %s unavailable for the profile (%s); left out", what, key, type(error).__name__)
+
+    # -- assembling -----------------------------------------------------------------------------
+
+    def _profile(self) -> CustomerProfile:
+        live = {s.public_id for s in self.subscriptions if s.live}
+        next_orders: dict[str, datetime] = {}
+        next_order_ids: dict[str, str] = {}
+        for oid, subscription_ids in self.order_subscriptions.items():
+            order = self.orders[oid]
+            for sid in subscription_ids:
+                if sid in live and (sid not in next_orders or order.place < next_orders[sid]):
+                    next_orders[sid], next_order_ids[sid] = order.place, oid
+        return CustomerProfile(
+            customer=self.customer,
+            subscriptions=self.subscriptions,
+            next_orders=next_orders,
+            products=self.products,
+            fetched_at=min(r.fetched_at for r in self.used),
+            stale=any(r.stale for r in self.used),
+            next_order_ids=next_order_ids,
+            partial=self.partial,
+        )
+
+    def _parse_orders(self, raw: Any) -> tuple[Order, ...]:
+        """Upcoming orders with a place date."""
+        return tuple(o for o in parse_records(raw, Order, self.fetcher.timezone)
+                     if o.status in (None, Order.UNSENT) and o.place is not None)
+
+    def _subscriptions_of_items(self, raw: Any) -> tuple[str, ...]:
+        """The subscriptions an order's lines belong to (one-time add-ons have none)."""
+        items = parse_records(raw, Item, self.fetcher.timezone)
+        return tuple(dict.fromkeys(i.subscription for i in items if i.subscription))

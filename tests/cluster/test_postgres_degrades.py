@@ -1,0 +1,57 @@
+"""Losing PostgreSQL degrades like a full data disk (CONTRACT section 10): lookups are still
+answered, never a 500; /readyz stays 200 and reports the event database failing; events that
+could not wait are counted lost; when the server is back events are stored again, no restart."""
+
+from __future__ import annotations
+
+from app import metrics
+from app.sandbox import KNOWN
+
+from steady_load import poll, steady_load
+from support import LOOKUP_PATH, detailed, signed
+
+
+def _stored(url: str) -> int:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True, connect_timeout=2) as conn:
+        return conn.execute("SELECT COUNT(*) FROM lookup_events").fetchone()[0]
+
+
+def test_postgres_stopped_mid_load_then_back(make_app, postgres_server, postgres_url):
+    app = make_app(OGTK_EVENTS_URL=postgres_url)
+    services = app.extensions["ogtk"]
+    client = app.test_client()
+    payloads = [detailed(customer) for customer in (KNOWN["reference"], KNOWN["bench"])]
+
+    def lookup(payload):
+        body, headers = signed(payload)
+        return client.post(LOOKUP_PATH, data=body, headers=headers)
+
+    assert all(lookup(p).status_code == 200 for p in payloads)
+    assert services.events.flush() and _stored(postgres_url) == 2
+    assert client.get("/readyz").json["checks"]["events_db"] == "ok"
+    lost_before = metrics.EVENT_WRITE_FAILURES._value.get()
+
+    try:
+        with steady_load(lookup, payloads) as statuses:
+            poll(lambda: len(statuses) >= 6)
+            postgres_server.pause()
+            during = len(statuses)
+            poll(lambda: len(statuses) >= during + 20)
+            ready = client.get("/readyz")
+            assert ready.status_code == 200, ready.json
+            assert ready.json["checks"]["events_db"].startswith("failing")
+            assert ready.json["checks"]["events"] == "ok"
+    finally:
+        if not postgres_server.started:
+            postgres_server.resume()
+    assert set(statuses) == {200}, f"answers during the outage: {sorted(set(statuses))}"
+    answered = len(statuses) + 2
+
+    poll(lambda: client.get("/readyz").json["checks"]["events_db"] == "ok")
+    assert services.events.flush(timeout_s=30)
+    lost = metrics.EVENT_WRITE_FAILURES._value.get() - lost_before
+    assert _stored(postgres_url) + lost == answered, "each event is stored or counted lost, once"
+    assert lookup(payloads[0]).status_code == 200
+    assert services.events.flush() and _stored(postgres_url) + lost == answered + 1

@@ -1,0 +1,109 @@
+"""The write queue in front of PostgreSQL: batched, bounded, drained on close."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from app.events.batching import RetryLater, WriteBatcher
+
+
+class Recorder:
+    """A ``write`` that keeps every batch, and can be held (blocked) or made to fail."""
+
+    def __init__(self):
+        self.batches: list[list] = []
+        self.hold = threading.Event()
+        self.hold.set()
+        self.entered = threading.Event()
+        self.down = False
+
+    def __call__(self, batch):
+        self.entered.set()
+        assert self.hold.wait(10)
+        if self.down:
+            raise RetryLater("server down")
+        self.batches.append(list(batch))
+
+    @property
+    def written(self) -> list:
+        return [item for batch in self.batches for item in batch]
+
+
+@pytest.fixture
+def lost():
+    counted: list = []
+    yield counted
+
+
+def test_a_burst_is_written_in_a_few_batches_in_order(lost):
+    write = Recorder()
+    batcher = WriteBatcher(write, on_lost=lambda items, reason: lost.extend(items), batch_size=100).start()
+    write.hold.clear()
+    batcher.submit(0)
+    assert write.entered.wait(5)  # the writer is busy with the first event: the burst queues up
+    for n in range(1, 501):
+        assert batcher.submit(n)
+    write.hold.set()
+    assert batcher.flush(timeout_s=10)
+    assert write.written == list(range(501)) and not lost
+    assert [len(batch) for batch in write.batches] == [1, 100, 100, 100, 100, 100]
+    batcher.close()
+
+
+def test_the_queue_is_bounded_and_overflow_is_counted_lost(lost):
+    write = Recorder()
+    write.down = True
+    reasons = []
+    batcher = WriteBatcher(write, on_lost=lambda items, reason: (lost.extend(items), reasons.append(reason)),
+                           max_queue=10, batch_size=4, retry_pause_s=0.01, max_retry_pause_s=0.02).start()
+    accepted = [batcher.submit(n) for n in range(30)]
+    assert accepted.count(True) == 10 and accepted.count(False) == 20
+    assert sorted(lost) == list(range(10, 30)) and set(reasons) == {"queue_full"}
+    assert batcher.depth <= 10
+    write.down = False  # the server is back: what waited is written, nothing twice
+    assert batcher.flush(timeout_s=10)
+    assert sorted(write.written) == list(range(10)) and batcher.failing_since is None
+    batcher.close()
+
+
+def test_close_writes_everything_queued_first(lost):
+    write = Recorder()
+    batcher = WriteBatcher(write, on_lost=lambda items, reason: lost.extend(items), batch_size=7).start()
+    write.hold.clear()
+    for n in range(50):
+        batcher.submit(n)
+    write.hold.set()
+    batcher.close()
+    assert write.written == list(range(50)) and not lost
+    assert not batcher.submit(99) and lost == [99]  # closed: counted, not silently dropped
+
+
+def test_close_while_the_server_is_down_counts_what_is_left_and_returns(lost):
+    write = Recorder()
+    write.down = True
+    batcher = WriteBatcher(write, on_lost=lambda items, reason: lost.extend(items),
+                           retry_pause_s=30, max_retry_pause_s=30).start()
+    for n in range(5):
+        batcher.submit(n)
+    assert write.entered.wait(5)
+    batcher.close()  # cuts the 30 s retry pause short, tries once more, then gives up
+    assert sorted(lost) == list(range(5)) and not write.written
+    assert not batcher.alive
+
+
+def test_a_batch_that_cannot_be_written_is_counted_and_the_writer_goes_on(lost):
+    calls = []
+
+    def write(batch):
+        calls.append(list(batch))
+        if 13 in batch:
+            raise ValueError("bad row")
+
+    batcher = WriteBatcher(write, on_lost=lambda items, reason: lost.extend(items), batch_size=1).start()
+    for n in range(12, 15):
+        batcher.submit(n)
+    assert batcher.flush(timeout_s=5)
+    assert lost == [13] and calls == [[12], [13], [14]] and batcher.alive
+    batcher.close()
