@@ -17,6 +17,7 @@ from typing import Any, Callable
 import requests
 
 from ..processes import ApiProcess, SandboxProcess
+from ..settings import Settings
 from . import measure
 
 
@@ -70,7 +71,14 @@ def cold_load_budget(api: ApiProcess, sandbox: SandboxProcess, key: str, custome
     seconds = time.perf_counter() - started
     log = sandbox.request_log()
     return {"lookups": len(customer_ids), "statuses": dict(statuses), "seconds": seconds,
-            "upstream": len(log), "peak_per_s": peak_rate(log)}
+            "upstream": len(log), "peak_per_s": peak_rate(log), "limit": budget_limit_per_s(api)}
+
+
+def budget_limit_per_s(api: ApiProcess) -> float:
+    """Most requests the instance's budget lets start in any one second: its burst (one second's
+    worth, :class:`~app.ordergroove.budget.RequestBudget`) plus that second's rate."""
+    rate = Settings.from_env(api.env).upstream_rate_per_s
+    return 2 * rate
 
 
 def worker_rss_mib(pids: list[int]) -> list[float]:

@@ -75,3 +75,15 @@ def test_peak_rate_is_the_busiest_sliding_second():
     log = [{"started": t} for t in (0.0, 0.1, 0.2, 1.5, 1.6, 1.65, 1.7, 3.0)]
     assert peak_rate(log) == 4
     assert peak_rate([]) == 0
+
+
+def test_the_budget_limit_is_the_instances_burst_plus_one_seconds_rate():
+    """The row compares the sandbox's busiest second with what the API's budget allows (it said
+    "not built" while the budget existed, because no limit was ever passed)."""
+    from types import SimpleNamespace
+
+    from app.bench.upstream import budget_limit_per_s
+
+    env = {"ORDERGROOVE_BASE_URL": "http://127.0.0.1:8700", "OGTK_ALLOW_UNAUTHENTICATED": "1"}
+    assert budget_limit_per_s(SimpleNamespace(env=env)) == 160.0  # default 80/s, burst 80
+    assert budget_limit_per_s(SimpleNamespace(env={**env, "OGTK_UPSTREAM_RATE_PER_S": "25"})) == 50.0
