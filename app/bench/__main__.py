@@ -263,7 +263,6 @@ def writes_budget_and_memory(args, results: dict, key: str, work: Path) -> None:
                if str(c.get("merchant_user_id")) not in fixtures]
         say(f"request budget: {len(ids[:160])} cold DETAILED lookups from 16 clients, counted in the sandbox …")
         results["budget"] = upstream.cold_load_budget(api, sandbox, key, ids[:160])
-        results["budget"]["limit"] = os.environ.get("OGTK_UPSTREAM_RATE_PER_S") or upstream_rate_default()
         say("API worker memory after those lookups and 200 warm ones …")
         warm = measure.signed_request(key, measure.detailed_payload(KNOWN["bench"]))
         import requests
@@ -275,16 +274,6 @@ def writes_budget_and_memory(args, results: dict, key: str, work: Path) -> None:
         results["action_submit"] = freshness.action_submits(api, key, ids[160:260])
         say("webhook-to-fresh-card latency (admin edit in the sandbox, then DETAILED lookups until it shows) …")
         results["webhook_fresh"] = freshness.webhook_freshness(api, sandbox, key, ids[260:])
-
-
-def upstream_rate_default() -> float | None:
-    """The API's default OGTK_UPSTREAM_RATE_PER_S, when the request budget exists."""
-    from .. import settings
-
-    for name in ("DEFAULT_UPSTREAM_RATE_PER_S", "UPSTREAM_RATE_PER_S"):
-        if hasattr(settings, name):
-            return float(getattr(settings, name))
-    return None
 
 
 def gunicorn_defaults() -> str:
