@@ -1,9 +1,7 @@
 """Event writes off the request path: a bounded in-process queue drained by one background thread.
 
-``submit`` never waits on a database that is down: it appends to the queue and returns. When the
-queue is full while the database answers (a burst faster than the writer), it waits up to
-``full_wait_s`` for the writer to make room (back-pressure inside the lookup's answer margin, not
-loss); only a full queue behind a failing database, or a closed batcher, counts the event lost. The writer thread takes what is queued, up to
+``submit`` never waits on the database: it appends to the queue (or, when the queue is full,
+counts the event as lost) and returns. The writer thread takes what is queued, up to
 ``batch_size`` at a time, and hands it to ``write`` as one small transaction, so a burst of
 lookups costs one round trip per batch instead of one each. When the database is unreachable the
 batch waits in the queue (retried with a growing pause) while there is room, and whatever does
@@ -43,11 +41,11 @@ class WriteBatcher:
     def __init__(self, write: Callable[[Sequence], None], *, on_lost: Callable[[Sequence, str], None],
                  max_queue: int = 10_000, batch_size: int = 200, retry_pause_s: float = 0.25,
                  max_retry_pause_s: float = 5.0, close_timeout_s: float = 10.0,
-                 full_wait_s: float = 0.1, name: str = "ogtk-events-writer") -> None:
+                 name: str = "ogtk-events-writer") -> None:
         self.write, self.on_lost = write, on_lost
         self.max_queue, self.batch_size = int(max_queue), int(batch_size)
         self.retry_pause_s, self.max_retry_pause_s = retry_pause_s, max_retry_pause_s
-        self.close_timeout_s, self.full_wait_s = close_timeout_s, full_wait_s
+        self.close_timeout_s = close_timeout_s
         self.name = name
         self._queue: deque = deque()
         self._cond = threading.Condition()
@@ -73,15 +71,8 @@ class WriteBatcher:
         return len(self._queue)
 
     def submit(self, item) -> bool:
-        """Queue one item; ``False`` (and counted lost) when closed, or still full after waiting."""
+        """Queue one item; ``False`` (and counted lost) when the queue is full or closed."""
         with self._cond:
-            give_up_at = time.monotonic() + self.full_wait_s
-            while (not self._closing and len(self._queue) >= self.max_queue
-                   and self.failing_since is None and self.alive):
-                left = give_up_at - time.monotonic()
-                if left <= 0:
-                    break
-                self._cond.wait(left)  # the writer notifies as it takes a batch
             if self._closing or len(self._queue) >= self.max_queue:
                 reason = "closed" if self._closing else "queue_full"
                 lost = True
@@ -134,9 +125,7 @@ class WriteBatcher:
                 self._cond.wait()
             if not self._queue:
                 return None  # closing and drained
-            batch = [self._queue.popleft() for _ in range(min(self.batch_size, len(self._queue)))]
-            self._cond.notify_all()  # room for submits waiting on a full queue
-            return batch
+            return [self._queue.popleft() for _ in range(min(self.batch_size, len(self._queue)))]
 
     def _done(self, count: int) -> None:
         with self._cond:

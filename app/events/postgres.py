@@ -345,7 +345,9 @@ class PostgresEventStore(LinkHealthQueries, ActivityQueries):
         if probe[1] is not None:
             raise EventStoreError(probe[1])
         batcher = self._batcher
-        if batcher is not None and batcher.failing_since is not None:
+        # failing with nothing waiting is history: the probe just answered, and the writer clears
+        # the flag on its next write (a queue drained by counting overflow lost leaves it set)
+        if batcher is not None and batcher.failing_since is not None and batcher.depth > 0:
             raise EventStoreError(f"event database {self.path}: writes failing ({batcher.last_error}), "
                                   f"{batcher.depth} events waiting")
 
