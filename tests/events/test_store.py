@@ -13,6 +13,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from app.events import EventStore, EventStoreError, LookupEvent
+from event_workers import write_events
 
 T0 = datetime(2026, 1, 10, 12, 30, 15, 250000, tzinfo=timezone.utc)
 
@@ -155,23 +156,15 @@ def test_integrity_check_reports_a_corrupt_file(tmp_path):
         store.check()
 
 
-def _write_events(path: str, worker: int, n: int, start) -> None:
-    store = EventStore(path)
-    start.wait()
-    for i in range(n):
-        ok = store.record(LookupEvent(level="BASIC", outcome="matched",
-                                      correlation_id=f"w{worker}-{i}", gladly_customer_id=f"g{i}"))
-        assert ok
-    store.close()
-
-
 @pytest.mark.slow
 def test_concurrent_processes_lose_and_double_nothing(tmp_path):
     path = str(tmp_path / "events.sqlite3")
     EventStore(path).check()  # schema exists; the workers race on the inserts
-    context = multiprocessing.get_context("fork")
+    # spawn, not fork: forking the test process, which runs other tests' background threads
+    # (retention, batching, webhook senders), could copy a lock some thread held and hang a child
+    context = multiprocessing.get_context("spawn")
     start = context.Event()
-    workers = [context.Process(target=_write_events, args=(path, k, 200, start)) for k in range(4)]
+    workers = [context.Process(target=write_events, args=(path, k, 200, start)) for k in range(4)]
     for worker in workers:
         worker.start()
     start.set()
