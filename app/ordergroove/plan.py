@@ -9,15 +9,16 @@ retrieved one by one; a customer with more than one page of subscriptions takes 
 (their products wait for the last page). That is ``3 + upcoming orders + 1`` requests cold.
 
 Every piece is cached on its own with its own freshness. Fresh pieces are used inline without a
-thread; misses run in a pool of at most ``max_in_flight`` threads started only when needed, so a
-warm profile makes no request and starts no thread, and a partly warm one asks only for what is
-missing.
+thread; misses run on the fetcher's threads, at most ``max_in_flight`` at once per profile, so a
+warm profile makes no request and hands nothing to a thread, and a partly warm one asks only for
+what is missing.
 """
 
 from __future__ import annotations
 
 import logging
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from datetime import datetime
 from typing import Any, Callable
 
@@ -33,22 +34,26 @@ Outcome = Any  # CacheResult | OrdergrooveError | None, as the piece's callback 
 
 
 class Pieces:
-    """A small scheduler: cache hits answered inline, misses in a lazily started thread pool.
+    """A small scheduler: cache hits answered inline, misses on shared threads, a few at a time.
 
     Callbacks always run on the caller's thread (inside :meth:`get`/:meth:`call` for hits, in
-    :meth:`run` for fetched pieces), so they may schedule further pieces without locks.
+    :meth:`run` for fetched pieces), so they may schedule further pieces without locks. At most
+    ``max_in_flight`` pieces run at once; the others wait here, not in the shared pool, so one
+    profile with many pieces never takes every thread of the process.
 
-    >>> pieces = Pieces(cache, max_in_flight=10, deadline=Deadline(4), stats=None)  # doctest: +SKIP
+    >>> pieces = Pieces(cache, executor, max_in_flight=10, deadline=Deadline(4), stats=None)  # doctest: +SKIP
     >>> pieces.get("customer", "42", fetch, "42", then=print); pieces.run()  # doctest: +SKIP
     """
 
-    def __init__(self, cache, *, max_in_flight: int, deadline: Deadline, stats: Any):
+    def __init__(self, cache, executor: Callable[[], Executor], *, max_in_flight: int, deadline: Deadline,
+                 stats: Any):
         self.cache = cache
+        self._executor = executor
         self.max_in_flight = max_in_flight
         self.deadline = deadline
         self.stats = stats
-        self._pool: ThreadPoolExecutor | None = None
         self._pending: dict[Future, Callable[[Outcome], None]] = {}
+        self._waiting: deque[tuple[Callable[[], Outcome], Callable[[Outcome], None]]] = deque()
         self.stopped = False
 
     def get(self, kind: str, key: str, fetch: Callable[[], Any], customer_id: str | None,
@@ -70,8 +75,9 @@ class Pieces:
         """Run ``work`` in the pool; an OrdergrooveError it raises is handed to ``then``."""
         if self.stopped:
             return
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=self.max_in_flight, thread_name_prefix="og-fetch")
+        if len(self._pending) >= self.max_in_flight:
+            self._waiting.append((work, then))
+            return
 
         def guarded() -> Outcome:
             try:
@@ -79,14 +85,16 @@ class Pieces:
             except OrdergrooveError as exc:
                 return exc
 
-        self._pending[self._pool.submit(guarded)] = then
+        self._pending[self._executor().submit(guarded)] = then
 
     def run(self) -> None:
         """Hand each finished piece to its callback until nothing is pending (or :meth:`stop`)."""
         while self._pending and not self.stopped:
             done, _ = wait(list(self._pending), return_when=FIRST_COMPLETED)
-            for future in done:
-                then = self._pending.pop(future)
+            finished = [(self._pending.pop(future), future) for future in done]
+            while self._waiting and len(self._pending) < self.max_in_flight:  # refill before callbacks
+                self.call(*self._waiting.popleft())
+            for then, future in finished:
                 if not self.stopped:
                     then(future.result())
 
@@ -94,10 +102,11 @@ class Pieces:
         self.stopped = True
 
     def close(self) -> None:
-        """Leave without waiting: a piece still running after a stop finishes on its own, inside
-        its deadline, and only fills the cache."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+        """Leave without waiting: pieces not started are dropped; one still running after a stop
+        finishes on its own, inside its deadline, and only fills the cache."""
+        self._waiting.clear()
+        for future in self._pending:
+            future.cancel()
 
 
 class ProfilePlan:
@@ -116,7 +125,8 @@ class ProfilePlan:
         self.cid = customer_id
         self.deadline = deadline
         self.stats = stats
-        self.pieces = Pieces(fetcher.cache, max_in_flight=fetcher.max_in_flight, deadline=deadline, stats=stats)
+        self.pieces = Pieces(fetcher.cache, fetcher.executor, max_in_flight=fetcher.max_in_flight,
+                             deadline=deadline, stats=stats)
         self.used: list[CacheResult] = []
         self.failure: OrdergrooveError | None = None
         self.unknown = False

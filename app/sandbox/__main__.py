@@ -81,6 +81,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, _interrupt)
+    # A new connection's handler thread holds the GIL through its parsing and routing until it
+    # sleeps out its latency; with the default 5 ms switch interval the accepting thread waits
+    # behind each one, so parallel requests arrived one after another. Ordergroove takes
+    # parallel requests in parallel: switch threads often (this process only serves).
+    sys.setswitchinterval(0.0005)
     try:
         server.start()
     except OSError as exc:

@@ -1,8 +1,8 @@
 """Fault injection for the sandbox: added latency, 429s, 500/503s, hanging requests and trickled bodies.
 
-One :class:`FaultInjector` per server. Each data request first waits the configured latency
-(a per-request wait, so parallel requests are delayed in parallel), then draws from a seeded RNG
-whether it fails and how. Waits use an :class:`threading.Event`, so shutting the server down
+One :class:`FaultInjector` per server. Each data request draws from a seeded RNG whether it
+fails and how, and its answer leaves no earlier than the configured latency after the request
+arrived (a per-request wait, so parallel requests are delayed in parallel). Waits use an :class:`threading.Event`, so shutting the server down
 wakes every sleeping or hanging request at once.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+import time
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
@@ -119,11 +120,15 @@ class FaultInjector:
             self._settings = self._settings.update(**changes)
             return self._settings
 
-    def delay(self) -> None:
-        """The injected latency of one request (returns early when the server stops)."""
-        latency = self._settings.latency_ms
+    def delay(self, since: float | None = None) -> None:
+        """The injected latency of one request, counted from ``since`` (its ``time.monotonic()``
+        arrival) when given, so time the sandbox itself spent on the request is part of the
+        latency rather than added to it; returns early when the server stops."""
+        latency = self._settings.latency_ms / 1000.0
+        if since is not None:
+            latency -= time.monotonic() - since
         if latency > 0:
-            self.stop.wait(latency / 1000.0)
+            self.stop.wait(latency)
 
     def draw(self) -> Fault | None:
         """Decide this request's fate: None (answer normally) or a :class:`Fault`."""

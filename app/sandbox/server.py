@@ -11,10 +11,12 @@ millisecond, against the tens of milliseconds of injected latency).
 
 from __future__ import annotations
 
+import socket
 import threading
+import time
 from typing import Any, Callable
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer, WSGIRequestHandler
 
 from app.settings import SANDBOX_DEFAULT_API_KEY
 
@@ -23,14 +25,37 @@ from .generator import generate
 from .records import DEFAULT_CUSTOMERS, DEFAULT_SEED
 from .stats import Stats
 from .webhooks import WebhookSender
-from .wsgi import create_app
+from .wsgi import ARRIVED, create_app
 
 
 class _QuietHandler(WSGIRequestHandler):
-    """No access log: the sandbox's stats and request log say what was asked."""
+    """No access log (the sandbox's stats and request log say what was asked); each request's
+    arrival time in its environ, from which the injected latency is counted."""
+
+    def make_environ(self) -> dict[str, Any]:
+        environ = super().make_environ()
+        environ[ARRIVED] = getattr(self.request, "arrived", None)
+        return environ
 
     def log_request(self, *args: Any) -> None:
         pass
+
+
+class _Socket(socket.socket):
+    """An accepted connection that remembers when it was accepted."""
+
+    arrived: float | None = None
+
+
+class _StampingServer(ThreadedWSGIServer):
+    """werkzeug's threaded server, stamping each connection as it is accepted, before its
+    handler thread starts (one request per connection: werkzeug answers ``Connection: close``)."""
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        connection, address = super().get_request()
+        stamped = _Socket(fileno=connection.detach())
+        stamped.arrived = time.monotonic()
+        return stamped, address
 
 
 class SandboxServer:
@@ -79,7 +104,7 @@ class SandboxServer:
         self._stop.clear()
         if self.webhooks is not None:
             self.webhooks.start()
-        self._server = make_server(self._host, self._port, self.app, threaded=True, request_handler=_QuietHandler)
+        self._server = _StampingServer(self._host, self._port, self.app, handler=_QuietHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="ogtk-sandbox", daemon=True)
         self._thread.start()

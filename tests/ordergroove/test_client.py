@@ -512,3 +512,20 @@ def test_upstream_state_is_unknown_before_any_call_and_ok_after_a_404(og, ft, mo
     with pytest.raises(NotFound):
         og.customer("1", deadline=deadline(ft))
     assert og.upstream_state().status == "ok"
+
+
+def test_proxy_and_ca_bundle_settings_are_read_once_for_the_base_url(monkeypatch):
+    """requests scanned the whole environment twice per request; the client settles it once."""
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/merchant-ca.pem")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    og = OrdergrooveClient("https://api.ordergroove.com", "k")
+    assert og.session.trust_env is False
+    assert og.session.proxies["https"] == "http://proxy.internal:3128"
+    assert og.session.verify == "/etc/ssl/merchant-ca.pem"
+    monkeypatch.setenv("NO_PROXY", "api.ordergroove.com")
+    bypassed = OrdergrooveClient("https://api.ordergroove.com", "k")
+    assert "https" not in bypassed.session.proxies
+    og.close()
+    bypassed.close()

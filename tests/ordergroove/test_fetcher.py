@@ -17,8 +17,6 @@ import pytest
 import responses
 
 from app.deadline import Deadline
-from app.ordergroove import fetcher as fetcher_module
-from app.ordergroove import plan as plan_module
 from app.ordergroove.cache import ResourceCache
 from app.ordergroove.client import OrdergrooveClient
 from app.ordergroove.errors import Unavailable
@@ -135,10 +133,9 @@ def test_cold_profile_then_warm_profile(fetcher, mocked, monkeypatch):
                      "40212877254711&autoship_enabled=all&allow_discontinued=true&page_size=2")
 
     def no_threads(*args, **kwargs):
-        raise AssertionError("a warm profile must not start threads")
+        raise AssertionError("a warm profile must not hand work to a thread")
 
-    monkeypatch.setattr(fetcher_module, "ThreadPoolExecutor", no_threads)
-    monkeypatch.setattr(plan_module, "ThreadPoolExecutor", no_threads)
+    monkeypatch.setattr(fetcher, "executor", no_threads)
     warm_stats = FetchStats()
     again = fetcher.profile("7781203344", deadline=Deadline(4), stats=warm_stats)
     assert again == profile
@@ -362,6 +359,31 @@ def test_requests_in_flight_never_exceed_max_in_flight(tmp_path, mocked):
     assert profile.next_order_ids == {f"s{i}": f"o{i}" for i in range(6)}
     assert state["peak"] == 2
     fetcher.close()
+
+
+def test_cold_profiles_reuse_the_processs_fetch_threads(fetcher, mocked, monkeypatch):
+    """A pool per lookup started new threads (each opening its own SQLite connection) every time."""
+    mock_dana(mocked)
+    threads: set[threading.Thread] = set()
+    get_or_fetch = fetcher.cache.get_or_fetch
+
+    def noting_the_thread(*args, **kwargs):
+        threads.add(threading.current_thread())
+        return get_or_fetch(*args, **kwargs)
+
+    monkeypatch.setattr(fetcher.cache, "get_or_fetch", noting_the_thread)
+    for _ in range(3):
+        fetcher.cache.clear()
+        fetcher.profile("7781203344", deadline=Deadline(4))
+    assert threading.current_thread() not in threads
+    assert len(threads) <= 5  # 3 cold lookups of 5 fetched pieces each: the same few threads served them all
+
+
+def test_a_forked_child_gets_fetch_threads_of_its_own(fetcher, monkeypatch):
+    parent_pool = fetcher.executor()
+    monkeypatch.setattr("app.ordergroove.fetcher.os.getpid", lambda: -1)  # as seen from a forked child
+    child_pool = fetcher.executor()
+    assert child_pool is not parent_pool and child_pool.submit(lambda: 42).result(timeout=5) == 42
 
 
 def test_from_settings(tmp_path):

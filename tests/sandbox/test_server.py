@@ -213,6 +213,26 @@ def test_latency_is_per_request_and_parallel():
         assert max(e["started"] for e in parallel) < min(e["ended"] for e in parallel)
 
 
+def test_latency_counts_from_arrival_so_the_sandboxs_own_work_is_inside_it():
+    """The answer leaves ``latency`` after the connection was accepted: time spent routing
+    (here a route made slow on purpose) is part of the latency, not added to it."""
+    with SandboxServer(latency_ms=400) as sb:
+        slow_route = sb.app.view_functions["sandbox_reads.customer"]
+
+        def busy_then_answer(*args, **kwargs):
+            time.sleep(0.3)  # the sandbox's own work on this request
+            return slow_route(*args, **kwargs)
+
+        sb.app.view_functions["sandbox_reads.customer"] = busy_then_answer
+        url = f"{sb.base_url}/customers/{KNOWN['reference']}/"
+        sent = time.monotonic()
+        assert requests.get(url, headers={"x-api-key": sb.api_key}, timeout=10).status_code == 200
+        took = time.monotonic() - sent
+        [entry] = sb.request_log()
+        assert sent <= entry["started"] and entry["ended"] - entry["started"] >= 0.4
+        assert took < 0.65  # 400 ms from arrival, not 300 + 400
+
+
 def test_a_hanging_request_is_cut_short_by_shutdown():
     outcome = {}
 

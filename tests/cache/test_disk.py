@@ -1,0 +1,34 @@
+"""The disk backend's own promises, beyond the shared backend suite."""
+
+from __future__ import annotations
+
+import threading
+
+from app.cache import DiskBackend
+
+
+def test_threads_of_one_process_never_wait_out_sqlites_busy_timeout_on_each_others_writes(tmp_path):
+    """Writers queue in the process instead of polling SQLite's lock: a cold lookup's parallel
+    pieces used to sleep 1–25 ms each in SQLite's busy handler, and with a short timeout fail."""
+    backend = DiskBackend(tmp_path / "cache", namespace="t", sqlite_timeout=0.002)
+    barrier = threading.Barrier(8)
+    failures: list[BaseException] = []
+
+    def write(n: int) -> None:
+        barrier.wait()
+        try:
+            for i in range(60):
+                backend.add(f"lock:{n}:{i}", "token", expire=30)
+                backend.set(f"k:{n}:{i}", {"n": n, "i": i}, expire=60, group=f"customer:{n}")
+                backend.delete_if(f"lock:{n}:{i}", "token")
+        except Exception as exc:  # CacheUnavailable: "database is locked"
+            failures.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    assert backend.get("k:7:59") == {"n": 7, "i": 59} and backend.get("lock:7:59") is None
+    backend.close()
