@@ -36,7 +36,7 @@ sandbox: $(STAMP)
 clean:
 	rm -rf $(VENV) var .pytest_cache
 
-## make run-cluster: sandbox + Redis (+ PostgreSQL) + two API instances + burst + dashboard
+## make run-cluster: sandbox + Redis + PostgreSQL + two API instances + burst + dashboard
 .PHONY: run-cluster
 run-cluster: $(STAMP)
 	$(PY) -m app.cluster

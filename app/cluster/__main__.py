@@ -1,10 +1,11 @@
-"""``make run-cluster``: two lookup API instances sharing Redis (and PostgreSQL), on one machine.
+"""``make run-cluster``: two lookup API instances sharing Redis and PostgreSQL, on one machine.
 
-Starts the Ordergroove sandbox, a local ``redis-server`` (and PostgreSQL when the event store
-has a PostgreSQL backend), two gunicorn instances on two ports with their own data directories
-but one ``OGTK_CACHE_URL``, sends a simulated Gladly burst that alternates between the two as a
-load balancer would, then the dashboard. Ctrl-C stops everything. A missing server is named,
-with the Debian package that provides it.
+Starts the Ordergroove sandbox, a local ``redis-server`` and a throwaway PostgreSQL cluster, two
+gunicorn instances on two ports with their own data directories but one ``OGTK_CACHE_URL`` and
+one ``OGTK_EVENTS_URL``, sends a simulated Gladly burst that alternates between the two as a
+load balancer would, shows that both instances' events reached PostgreSQL, then starts the
+dashboard on the same event database. Ctrl-C stops everything. A missing server is named, with
+the Debian package that provides it.
 """
 
 from __future__ import annotations
@@ -18,23 +19,30 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from ..events.postgres import PostgresEventStore
 from ..processes import ROOT, ApiProcess, ManagedProcess, SandboxProcess, clean_env
-from ..settings import SANDBOX_DEFAULT_API_KEY, Settings
+from ..settings import SANDBOX_DEFAULT_API_KEY
 from ..simulate import GladlyClient, demo_plan, fetch_sandbox_customers, new_signing_key
 from .servers import PostgresServer, RedisServer, ServerUnavailable
 
 
-def events_backend_available() -> bool:
-    """Whether this release can keep events in PostgreSQL (``OGTK_EVENTS_URL``)."""
-    return "events_url" in Settings.__dataclass_fields__
+#: how long the instances get to write the burst's events (they batch them in the background)
+EVENTS_WAIT_S = 30.0
 
 
-def shared_env(redis: RedisServer, postgres: PostgresServer | None) -> dict[str, str]:
-    """What every instance shares: the cache (and events); actions on, as in ``make run``."""
-    env = {"OGTK_CACHE_URL": redis.url(), "OGTK_ACTIONS": "cancel,skip"}
-    if postgres is not None:
-        env["OGTK_EVENTS_URL"] = postgres.url
-    return env
+def shared_env(redis: RedisServer, postgres: PostgresServer) -> dict[str, str]:
+    """What every instance and the dashboard share: the cache and the events; actions on, as in
+    ``make run``."""
+    return {"OGTK_CACHE_URL": redis.url(), "OGTK_EVENTS_URL": postgres.url, "OGTK_ACTIONS": "cancel,skip"}
+
+
+def stored_lookup_events(url: str, expected: int, timeout_s: float = EVENTS_WAIT_S) -> int:
+    """Lookup events in PostgreSQL once ``expected`` are there (or ``timeout_s`` passed)."""
+    with PostgresEventStore(url) as store:
+        deadline = time.monotonic() + timeout_s
+        while (count := store.count()) < expected and time.monotonic() < deadline:
+            time.sleep(0.2)
+        return count
 
 
 def alternating_burst(lookup_urls: list[str], signing_key: str, sandbox_url: str, size: int) -> dict:
@@ -73,11 +81,12 @@ def main(argv: list[str] | None = None) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     try:
         redis = RedisServer(data_dir / "redis")
-        postgres = PostgresServer() if events_backend_available() else None
+        postgres = PostgresServer()
     except ServerUnavailable as exc:
         print(f"[cluster] {exc}", file=sys.stderr)
-        print("[cluster] make run-cluster needs a local redis-server (and PostgreSQL 15 for events); "
-              "on Debian/Ubuntu: sudo apt-get install redis-server postgresql", file=sys.stderr)
+        print("[cluster] make run-cluster needs a local redis-server (shared cache) and PostgreSQL "
+              "(initdb/pg_ctl, for the events); on Debian/Ubuntu: sudo apt-get install redis-server "
+              "postgresql", file=sys.stderr)
         return 1
 
     signing_key = os.environ.get("GLADLY_SIGNING_KEY") or new_signing_key()
@@ -93,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
          str(args.dashboard_port), "--server.address", "127.0.0.1"], log_path=None, name="the dashboard",
         env=clean_env({"ORDERGROOVE_BASE_URL": sandbox.base_url, "ORDERGROOVE_API_KEY": sandbox.api_key,
                        "OGTK_DATA_DIR": str(data_dir / "a"), **shared}))
-    servers = [redis] + ([postgres] if postgres else [])
+    servers = [redis, postgres]
     children = [sandbox, *apis] + ([dashboard] if with_dashboard else [])
 
     def stop_all(*_: object) -> None:
@@ -113,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
         tally = alternating_burst([api.lookup_url for api in apis], signing_key, sandbox.base_url, args.lookups)
         print(f"[cluster] burst answered, by (instance, status): {tally}", flush=True)
         print(f"[cluster] upstream requests for the whole burst: {sandbox.stats().get('requests')}", flush=True)
+        answered = sum(tally.values())
+        print(f"[cluster] lookup events in PostgreSQL, both instances': "
+              f"{stored_lookup_events(postgres.url, answered)} of {answered} lookups", flush=True)
         if with_dashboard:
             print(f"[cluster] starting the dashboard on {dashboard_url}", flush=True)
             dashboard.start().wait_http(f"{dashboard_url}/_stcore/health")
@@ -120,8 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\n[cluster] everything is up:")
         print(f"  Ordergroove sandbox  {sandbox.base_url}")
         print(f"  Redis (shared cache) {redis.url()}")
-        if postgres is not None:
-            print(f"  PostgreSQL (events)  {postgres.url}")
+        print(f"  PostgreSQL (events)  {postgres.url}")
         for name, api in zip("ab", apis):
             print(f"  Lookup API {name}         {api.lookup_url}   health {api.base_url}/readyz   "
                   f"log {api.log_path}")
