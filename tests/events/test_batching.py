@@ -17,12 +17,17 @@ class Recorder:
         self.hold = threading.Event()
         self.hold.set()
         self.entered = threading.Event()
+        self.blocked = threading.Event()  # a call is waiting for hold
+        self.failed = threading.Event()  # a call raised RetryLater
         self.down = False
 
     def __call__(self, batch):
         self.entered.set()
+        if not self.hold.is_set():
+            self.blocked.set()
         assert self.hold.wait(10)
         if self.down:
+            self.failed.set()
             raise RetryLater("server down")
         self.batches.append(list(batch))
 
@@ -57,14 +62,57 @@ def test_the_queue_is_bounded_and_overflow_is_counted_lost(lost):
     write.down = True
     reasons = []
     batcher = WriteBatcher(write, on_lost=lambda items, reason: (lost.extend(items), reasons.append(reason)),
-                           max_queue=10, batch_size=4, retry_pause_s=0.01, max_retry_pause_s=0.02).start()
-    accepted = [batcher.submit(n) for n in range(30)]
-    assert accepted.count(True) == 10 and accepted.count(False) == 20
-    assert sorted(lost) == list(range(10, 30)) and set(reasons) == {"queue_full"}
-    assert batcher.depth <= 10
+                           max_queue=10, batch_size=4, retry_pause_s=0.01, max_retry_pause_s=0.02,
+                           max_wait_s=30).start()
+    batcher.submit(0)
+    assert write.failed.wait(5)
+    write.hold.clear()
+    assert write.blocked.wait(5)  # retrying item 0 after a failure: the writer is not healthy
+    accepted = [batcher.submit(n) for n in range(1, 30)]  # so a full queue refuses at once
+    assert accepted.count(True) == 10 and accepted.count(False) == 19
+    assert sorted(lost) == list(range(11, 30)) and set(reasons) == {"queue_full"}
+    assert batcher.depth == 10 and not batcher.healthy
     write.down = False  # the server is back: what waited is written, nothing twice
+    write.hold.set()
     assert batcher.flush(timeout_s=10)
-    assert sorted(write.written) == list(range(10)) and batcher.failing_since is None
+    assert sorted(write.written) == list(range(11)) and batcher.failing_since is None and batcher.healthy
+    batcher.close()
+
+
+def _writing_with_a_full_queue(lost, max_queue: int, **options) -> tuple[Recorder, WriteBatcher]:
+    """A batcher whose writer is inside a write of item 0 while items 1..max_queue fill its queue."""
+    write = Recorder()
+    batcher = WriteBatcher(write, on_lost=lambda items, reason: lost.extend(items), max_queue=max_queue,
+                           batch_size=max_queue, max_wait_s=30, **options).start()
+    write.hold.clear()
+    batcher.submit(0)
+    assert write.blocked.wait(5)  # the writer is in a write that just started
+    for n in range(1, max_queue + 1):
+        assert batcher.submit(n)
+    return write, batcher
+
+
+def test_a_full_queue_in_front_of_a_healthy_writer_waits_for_room_instead_of_losing(lost):
+    write, batcher = _writing_with_a_full_queue(lost, 5, healthy_write_s=30)
+    blocked = threading.Thread(target=lambda: batcher.submit(6))
+    blocked.start()
+    blocked.join(0.2)
+    assert blocked.is_alive() and batcher.depth == 5, "a full queue in front of a healthy writer waits"
+    write.hold.set()
+    blocked.join(10)
+    assert not blocked.is_alive()
+    assert batcher.flush(timeout_s=10)
+    assert write.written == list(range(7)) and not lost
+    batcher.close()
+
+
+def test_a_writer_stuck_in_one_write_stops_making_submitters_wait(lost):
+    write, batcher = _writing_with_a_full_queue(lost, 3, healthy_write_s=0.2)
+    assert not batcher.submit(4)  # waited only until the write in progress counted as stuck
+    assert lost == [4] and not batcher.healthy
+    write.hold.set()
+    assert batcher.flush(timeout_s=10) and batcher.healthy
+    assert write.written == list(range(4))
     batcher.close()
 
 
