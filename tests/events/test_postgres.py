@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
@@ -154,9 +155,18 @@ def paused_later(postgres_server):
         postgres_server.resume()
 
 
+def _eventually(condition, timeout_s: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return condition()
+
+
 def test_server_stopped_mid_load_recording_never_fails_and_recovers_by_itself(postgres_url, paused_later):
     server = paused_later
-    store = PostgresEventStore(postgres_url, max_queue=50, connect_timeout_s=1.0, probe_remember_s=0)
+    max_queue, batch_size = 50, 10
+    store = PostgresEventStore(postgres_url, max_queue=max_queue, batch_size=batch_size,
+                               connect_timeout_s=1.0, probe_remember_s=0)
     for n in range(20):
         store.record(_lookup(n))
     assert store.flush() and store.count() == 20
@@ -164,11 +174,19 @@ def test_server_stopped_mid_load_recording_never_fails_and_recovers_by_itself(po
     failures_before = metrics.EVENT_WRITE_FAILURES._value.get()
 
     server.pause()
-    accepted = [store.record(_lookup(n)) for n in range(20, 120)]  # never raises, never waits
+    assert store.record(_lookup(20))  # queued; the writer tries it and finds the server gone
+    assert _eventually(lambda: store._writer().failing_since is not None)
+    accepted, slowest = [], 0.0
+    for n in range(21, 120):
+        started = time.monotonic()
+        accepted.append(store.record(_lookup(n)))  # never raises, never waits
+        slowest = max(slowest, time.monotonic() - started)
+    assert slowest < 1.0, "record() must not wait on a server known to be down"
+    assert store._writer().depth <= max_queue
     with pytest.raises(EventStoreError, match="unreachable"):
         store.check_server()
     store.check()  # this process is fine: readiness must not fail on the shared server
-    assert accepted.count(False) >= 50, "the queue is bounded: what does not fit is refused"
+    assert False in accepted, "the queue is bounded: what does not fit is refused"
 
     server.resume()
     assert store.flush(timeout_s=30)
@@ -177,6 +195,8 @@ def test_server_stopped_mid_load_recording_never_fails_and_recovers_by_itself(po
     lost = metrics.EVENT_WRITE_FAILURES._value.get() - failures_before
     assert lost >= accepted.count(False)
     assert stored + lost == 120, "every event is stored or counted lost, none twice"
+    # what waited in memory is at most the queue plus the batch in the writer's hands
+    assert stored - 20 <= max_queue + batch_size and lost >= 100 - max_queue - batch_size
     store.record(_lookup(999))
     assert store.flush() and store.count() == stored + 1
     store.close()
