@@ -3,8 +3,10 @@
 Starts the sandbox with injected latency and the API under gunicorn on loopback (fresh temporary
 data directories, a signing key, a generous replay window so one pre-signed request can be
 replayed by wrk), measures warm and cold DETAILED lookups, throughput at 16 concurrent clients
-for the gunicorn.conf.py defaults and a few other worker/thread settings, link-health query time
-over a million events, and profiles the warm path. Prints one table, writes var/bench/report.md,
+for the gunicorn.conf.py defaults and a few other worker/thread settings, the warm throughput and
+cold lookups again with the cache on a local Redis and the events in a local PostgreSQL (CONTRACT
+section 10), link-health query time over a million events and each event backend's write
+throughput, and profiles the warm path. Prints one table, writes var/bench/report.md,
 var/bench/latency.png and var/bench/profile.{txt,html}, and regenerates the README's
 performance section.
 """
@@ -28,7 +30,7 @@ logging.basicConfig(level=logging.WARNING)
 from ..processes import ROOT, ApiProcess, SandboxProcess  # noqa: E402
 from ..sandbox.known import KNOWN  # noqa: E402
 from ..simulate import new_signing_key  # noqa: E402
-from . import event_writes, freshness, measure, report, upstream  # noqa: E402
+from . import event_writes, freshness, measure, report, shared_backends, upstream  # noqa: E402
 from .loadgen import ensure_wrk, python_load, run_wrk  # noqa: E402
 
 OUT = ROOT / "var" / "bench"
@@ -93,7 +95,9 @@ def main(argv: list[str] | None = None) -> int:
             say(f"sandbox on {sandbox.base_url}, {args.latency_ms:g} ms injected per request")
             results["rtt_measured_ms"] = measure.upstream_rtt_ms(sandbox.base_url, sandbox.api_key, args.customer)
             in_process(args, results, sandbox, key, payload, work, out)
-            over_gunicorn(args, results, sandbox, key, payload, work, wrk)
+            load = load_function(key, payload, wrk, work)
+            over_gunicorn(args, results, sandbox, key, payload, work, wrk, load)
+            on_shared_servers(args, results, sandbox, key, payload, work, load)
         writes_budget_and_memory(args, results, key, work)
         if args.events:
             say(f"link-health queries over {args.events:,} events …")
@@ -134,38 +138,42 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def in_process(args, results: dict, sandbox: SandboxProcess, key: str, payload: dict, work: Path, out: Path) -> None:
+def in_process_app(sandbox: SandboxProcess, key: str, data_dir: Path, env: dict | None = None):
+    """The API app built in this process against the sandbox (``env``: more settings)."""
     from .. import create_app
-    from .profile import profile_warm
 
-    app = create_app({
+    return create_app({
         "ORDERGROOVE_BASE_URL": sandbox.base_url, "ORDERGROOVE_API_KEY": sandbox.api_key,
         "GLADLY_SIGNING_KEY": key, "GLADLY_REPLAY_WINDOW_S": REPLAY_WINDOW_S,
-        "OGTK_DATA_DIR": str(measure.fresh_dir(work / "inproc")),
+        "OGTK_DATA_DIR": str(measure.fresh_dir(data_dir)), **(env or {}),
     })
+
+
+def cold_lookups(bench: measure.InProcess, services, sandbox: SandboxProcess, payload: dict,
+                 runs: int) -> dict[str, Any]:
+    """Cold DETAILED lookups by endpoint: fully cold, catalogue cached, the 12-subscription customer."""
+    say("cold DETAILED lookups by endpoint: fully cold, catalogue cached, the 12-subscription customer …")
+    customer_id = payload["query"]["externalCustomerId"]
+    twelve = measure.detailed_payload(KNOWN["twelve"])
+    return {
+        "fully cold": upstream.cold_by_endpoint(lambda: bench.lookup(payload).status_code,
+                                                services.fetcher.cache.clear, sandbox, runs),
+        "catalogue cached": upstream.cold_by_endpoint(lambda: bench.lookup(payload).status_code,
+                                                      lambda: services.fetcher.invalidate(customer_id),
+                                                      sandbox, runs),
+        "12 subscriptions on 4 orders": upstream.cold_by_endpoint(lambda: bench.lookup(twelve).status_code,
+                                                                  services.fetcher.cache.clear, sandbox, runs),
+    }
+
+
+def in_process(args, results: dict, sandbox: SandboxProcess, key: str, payload: dict, work: Path, out: Path) -> None:
+    from .profile import profile_warm
+
+    app = in_process_app(sandbox, key, work / "inproc")
     services = app.extensions["ogtk"]
     bench = measure.InProcess(app, key)
     try:
-        say("cold DETAILED lookups in-process (cache cleared before each) …")
-        results["cold_inproc"] = measure.cold_runs(
-            lambda: bench.lookup(payload).status_code, services.fetcher.cache.clear, sandbox.stats, args.cold_runs)
-        say("cold-customer DETAILED lookups in-process (customer's entries invalidated, catalogue warm) …")
-        customer_id = payload["query"]["externalCustomerId"]
-        results["cold_customer_inproc"] = measure.cold_runs(
-            lambda: bench.lookup(payload).status_code, lambda: services.fetcher.invalidate(customer_id),
-            sandbox.stats, args.cold_runs)
-        say("cold DETAILED lookups by endpoint: fully cold, catalogue cached, the 12-subscription customer …")
-        twelve = measure.detailed_payload(KNOWN["twelve"])
-        results["cold_by_endpoint"] = {
-            "fully cold": upstream.cold_by_endpoint(lambda: bench.lookup(payload).status_code,
-                                                    services.fetcher.cache.clear, sandbox, args.cold_runs),
-            "catalogue cached": upstream.cold_by_endpoint(lambda: bench.lookup(payload).status_code,
-                                                          lambda: services.fetcher.invalidate(customer_id),
-                                                          sandbox, args.cold_runs),
-            "12 subscriptions on 4 orders": upstream.cold_by_endpoint(lambda: bench.lookup(twelve).status_code,
-                                                                      services.fetcher.cache.clear, sandbox,
-                                                                      args.cold_runs),
-        }
+        results["cold_by_endpoint"] = cold_lookups(bench, services, sandbox, payload, args.cold_runs)
         bench.timed(payload, 50)  # warm up code paths, connections and the page cache
         say(f"{args.requests:,} warm DETAILED lookups in-process …")
         before = sandbox.stats()
@@ -181,10 +189,9 @@ def in_process(args, results: dict, sandbox: SandboxProcess, key: str, payload: 
         services.close()
 
 
-def over_gunicorn(args, results: dict, sandbox: SandboxProcess, key: str, payload: dict, work: Path,
-                  wrk: str | None) -> None:
-    import diskcache
-
+def load_function(key: str, payload: dict, wrk: str | None, work: Path):
+    """``load(api, connections, seconds)``: the warm lookup ``payload`` sent for ``seconds`` by wrk
+    (or the Python fallback); a :class:`~app.bench.loadgen.LoadResult`."""
     def load(api: ApiProcess, connections: int, seconds: float):
         body, headers = measure.signed_request(key, payload)
         if wrk:
@@ -192,6 +199,11 @@ def over_gunicorn(args, results: dict, sandbox: SandboxProcess, key: str, payloa
                            threads=2 if connections > 1 else 1, seconds=seconds, workdir=work)
         return python_load(api.lookup_url, body, headers, connections=connections, seconds=seconds)
 
+    return load
+
+
+def over_gunicorn(args, results: dict, sandbox: SandboxProcess, key: str, payload: dict, work: Path,
+                  wrk: str | None, load) -> None:
     def start(name: str, **options) -> ApiProcess:
         return ApiProcess(sandbox_url=sandbox.base_url, data_dir=measure.fresh_dir(work / name), signing_key=key,
                           log_path=work / f"{name}.log", env={"GLADLY_REPLAY_WINDOW_S": REPLAY_WINDOW_S}, **options)
@@ -212,12 +224,6 @@ def over_gunicorn(args, results: dict, sandbox: SandboxProcess, key: str, payloa
         results["default_config"] = gunicorn_defaults()
         if warm(api) != 200:
             raise RuntimeError("warm-up lookup through gunicorn failed")
-        cache = diskcache.Cache(str(api.data_dir / "cache"))
-        try:
-            say("cold DETAILED lookups through gunicorn …")
-            results["cold_gunicorn"] = measure.cold_runs(lambda: warm(api), cache.clear, sandbox.stats, args.cold_runs)
-        finally:
-            cache.close()
         load(api, 16, 2)  # warm every worker's connections and cache pages
         say("single-client warm latency through gunicorn (wrk -c1) …")
         results["gunicorn_warm"] = load(api, 1, min(args.seconds, 6))
@@ -241,6 +247,28 @@ def over_gunicorn(args, results: dict, sandbox: SandboxProcess, key: str, payloa
     results["sweep"] = sweep
     clean = [item for item in sweep if item["result"].non_2xx == 0 and item["result"].socket_errors == 0] or sweep
     results["best"] = max(clean, key=lambda item: item["result"].rps)
+
+
+def on_shared_servers(args, results: dict, sandbox: SandboxProcess, key: str, payload: dict, work: Path,
+                      load) -> None:
+    """The cold lookups and the warm throughput again with ``OGTK_CACHE_URL`` on a local Redis and
+    ``OGTK_EVENTS_URL`` on a local PostgreSQL; the reason instead when either cannot start."""
+    with shared_backends.servers(work, say=say) as env:
+        if isinstance(env, str):
+            results["shared_backends"] = {"skipped": env}
+            return
+        shared: dict[str, Any] = {}
+        app = in_process_app(sandbox, key, work / "inproc-shared", env)
+        services = app.extensions["ogtk"]
+        try:
+            shared["cold_by_endpoint"] = cold_lookups(measure.InProcess(app, key), services, sandbox, payload,
+                                                      args.cold_runs)
+        finally:
+            services.close()
+        shared["throughput"] = shared_backends.warm_throughput(
+            sandbox, key, payload, work, load, env={"GLADLY_REPLAY_WINDOW_S": REPLAY_WINDOW_S, **env},
+            seconds=args.seconds, say=say)
+        results["shared_backends"] = shared
 
 
 def writes_budget_and_memory(args, results: dict, key: str, work: Path) -> None:

@@ -10,7 +10,6 @@ import hashlib
 import json
 import os
 import shutil
-import statistics
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -84,32 +83,6 @@ class InProcess:
         if bad:
             raise RuntimeError(f"{bad} of {n} in-process lookups did not answer {expect}")
         return seconds
-
-
-def cold_runs(send: Callable[[], int], clear: Callable[[], Any], sandbox_stats: Callable[[], dict],
-              runs: int) -> dict[str, Any]:
-    """Median cold latency (cache cleared before each run) and upstream requests per cold/warm lookup."""
-    cold_s, cold_calls, warm_calls = [], [], []
-    for _ in range(runs):
-        clear()
-        before = sandbox_stats()
-        started = time.perf_counter()
-        status = send()
-        cold_s.append(time.perf_counter() - started)
-        middle = sandbox_stats()
-        if status != 200:
-            raise RuntimeError(f"cold lookup answered {status}")
-        send()
-        after = sandbox_stats()
-        cold_calls.append(upstream_delta(before, middle))
-        warm_calls.append(upstream_delta(middle, after))
-    return {
-        "runs": runs,
-        "median_ms": median(cold_s) * 1000,
-        "all_ms": [s * 1000 for s in cold_s],
-        "upstream_cold": statistics.median(cold_calls),
-        "upstream_warm": statistics.median(warm_calls),
-    }
 
 
 def upstream_rtt_ms(base_url: str, api_key: str, customer_id: str, n: int = 15) -> float:

@@ -1,62 +1,57 @@
-"""Bench rows for several instances: warm throughput with the shared cache on a local Redis.
+"""Bench measurements for several instances: the cache on a local Redis, the events in a local PostgreSQL.
 
-CONTRACT section 7 asks for the warm throughput at 16 clients again with ``OGTK_CACHE_URL`` on
-local Redis; the target is at least 80% of the diskcache figure. ``over_gunicorn`` calls
-:func:`measure_redis` with its own ``load`` function after the diskcache throughput, and
-``report.bench_rows`` appends :func:`rows`.
+CONTRACT section 7 asks for the warm throughput at 16 clients again with ``OGTK_CACHE_URL`` and
+``OGTK_EVENTS_URL`` on local servers (target: at least 80% of the diskcache figure), and
+``make bench`` repeats its cold lookups on them too. :func:`servers` starts both (or says why
+not); :func:`warm_throughput` measures gunicorn on them with the bench's own ``load``; the
+rows are :func:`app.bench.report.shared_backend_rows`.
 
->>> results["throughput_redis"] = measure_redis(sandbox, key, payload, work, load, seconds=10, say=say)
->>> rows(results)
+>>> with servers(work, say=say) as env:   # {"OGTK_CACHE_URL": …, "OGTK_EVENTS_URL": …} or the reason
+...     results["shared_backends"] = {"throughput": warm_throughput(sandbox, key, payload, work, load, env=env)}
 """
 
 from __future__ import annotations
 
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import requests
 
-from ..cluster.servers import RedisServer, ServerUnavailable
+from ..cluster.servers import PostgresServer, RedisServer, ServerUnavailable
 from ..processes import ApiProcess
 from .measure import fresh_dir, signed_request
-from .report import Row, ms3, verdict
-
-#: the share of the diskcache throughput the Redis backend must reach
-REDIS_TARGET_SHARE = 0.8
 
 
-def measure_redis(sandbox, key: str, payload: dict, work: Path, load: Callable[[ApiProcess, int, float], Any], *,
-                  seconds: float, say: Callable[[str], None] = print, env: dict | None = None) -> Any:
-    """The ``load`` result at 16 clients against gunicorn with its cache in a fresh local Redis,
-    or ``None`` (with the reason said) when no ``redis-server`` can be started."""
-    try:
-        redis = RedisServer(fresh_dir(work / "redis")).start()
-    except ServerUnavailable as exc:
-        say(f"skipping the Redis rows: {exc}")
-        return None
-    try:
-        api = ApiProcess(sandbox_url=sandbox.base_url, data_dir=fresh_dir(work / "redis-api"), signing_key=key,
-                         log_path=work / "redis-api.log", env={**(env or {}), "OGTK_CACHE_URL": redis.url()})
-        with api:
-            body, headers = signed_request(key, payload)
-            if requests.post(api.lookup_url, data=body, headers=headers, timeout=10).status_code != 200:
-                raise RuntimeError("warm-up lookup with the Redis cache failed")
-            load(api, 16, 2)  # every worker's pool connected, every piece cached
-            say("throughput at 16 concurrent clients with OGTK_CACHE_URL on local Redis (wrk -c16) …")
-            return load(api, 16, seconds)
-    finally:
-        redis.stop()
+@contextmanager
+def servers(work: Path, *, say: Callable[[str], None] = print) -> Iterator[dict[str, str] | str]:
+    """A fresh local Redis and PostgreSQL for the block: yields the environment that points an
+    instance at them, or the reason (a string) when either cannot be started."""
+    with ExitStack() as stack:
+        try:
+            say("starting a local redis-server and PostgreSQL for the shared-backend rows …")
+            redis = RedisServer(fresh_dir(work / "redis"))
+            stack.callback(redis.stop)
+            redis.start()
+            postgres = PostgresServer()
+            stack.callback(postgres.stop)
+            postgres.start()
+        except ServerUnavailable as exc:
+            say(f"skipping the Redis/PostgreSQL rows: {exc}")
+            yield str(exc).splitlines()[0]
+            return
+        yield {"OGTK_CACHE_URL": redis.url(), "OGTK_EVENTS_URL": postgres.url}
 
 
-def rows(results: dict[str, Any]) -> list[Row]:
-    """The Redis throughput row, judged against the diskcache figure of the same run."""
-    redis, disk = results.get("throughput_redis"), results.get("throughput")
-    if redis is None:
-        return []
-    share = redis.rps / disk.rps if disk is not None and disk.rps else None
-    against = f" = {share:.0%} of diskcache" if share is not None else ""
-    return [("Throughput, 16 concurrent signed clients, warm — cache on local Redis (OGTK_CACHE_URL)",
-             f"{redis.rps:,.0f} lookups/s{against} · {ms3(redis.p50_ms, redis.p95_ms, redis.p99_ms)} · "
-             f"non-2xx {redis.non_2xx}",
-             verdict(None if share is None else share >= REDIS_TARGET_SHARE and redis.non_2xx == 0,
-                     f"≥ {REDIS_TARGET_SHARE:.0%} of diskcache"))]
+def warm_throughput(sandbox, key: str, payload: dict, work: Path, load: Callable[[ApiProcess, int, float], Any], *,
+                    env: dict[str, str], seconds: float, say: Callable[[str], None] = print) -> Any:
+    """The ``load`` result at 16 clients against gunicorn (its defaults) with ``env`` added."""
+    api = ApiProcess(sandbox_url=sandbox.base_url, data_dir=fresh_dir(work / "shared-api"), signing_key=key,
+                     log_path=work / "shared-api.log", env=env)
+    with api:
+        body, headers = signed_request(key, payload)
+        if requests.post(api.lookup_url, data=body, headers=headers, timeout=10).status_code != 200:
+            raise RuntimeError("warm-up lookup with the cache on Redis and the events in PostgreSQL failed")
+        load(api, 16, 2)  # every worker's pools connected, every piece cached
+        say("throughput at 16 concurrent clients, cache on Redis, events in PostgreSQL (wrk -c16) …")
+        return load(api, 16, seconds)

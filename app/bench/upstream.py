@@ -11,12 +11,11 @@ import statistics
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any, Callable
 
 import requests
 
-from ..processes import ApiProcess, SandboxProcess
+from ..processes import ApiProcess, SandboxProcess, rss_mib
 from ..settings import Settings
 from . import measure
 
@@ -82,13 +81,11 @@ def budget_limit_per_s(api: ApiProcess) -> float:
 
 
 def worker_rss_mib(pids: list[int]) -> list[float]:
-    """Resident memory of each process, from /proc (MiB)."""
+    """Resident memory of each process still running (MiB; a worker may be recycled meanwhile)."""
     sizes = []
     for pid in pids:
         try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    sizes.append(int(line.split()[1]) / 1024)
+            sizes.append(rss_mib(pid))
         except OSError:
             pass
     return sizes

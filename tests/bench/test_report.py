@@ -15,16 +15,60 @@ def test_format_table_pads_columns():
     assert len({len(line) for line in lines}) == 1
 
 
+def cold(median_ms, requests=9):
+    return {"runs": 3, "median_ms": median_ms, "requests": requests, "by_endpoint": {"/customers/{id}/": 1}}
+
+
 def test_bench_rows_judge_targets():
-    results = {"latency_ms": 50.0, "default_config": "gthread", "throughput": load(1200),
-               "cold_inproc": {"runs": 5, "median_ms": 150.0, "upstream_cold": 10, "upstream_warm": 0},
+    results = {"latency_ms": 50.0, "rtt_measured_ms": 50.0, "default_config": "gthread", "throughput": load(1200),
+               "cold_by_endpoint": {"fully cold": cold(150.0)}, "inproc_upstream_per_warm": 0.0,
                "link_health": {"events": 1_000_000, "queries_s": {"summary": 1.2, "trend": 0.1}}}
     rows = {row[0].split(",")[0]: row for row in bench_rows(results)}
     assert "✅" in rows["Throughput"][2]
-    cold = next(row for row in bench_rows(results) if row[0].startswith("Cold"))
-    assert "3.00×" in cold[1] and "❌" in cold[2]
+    cold_row = next(row for row in bench_rows(results) if row[0].startswith("Cold"))
+    assert "3.00×" in cold_row[1] and "❌" in cold_row[2]
+    assert rows["Upstream requests per DETAILED lookup (counted in the sandbox)"][1] == "cold 9 · warm 0"
     health = next(row for row in bench_rows(results) if row[0].startswith("Link-health"))
     assert "1200 ms (summary)" in health[1] and "❌" in health[2]
+
+
+def test_the_stop_6_cold_rows_are_gone():
+    """Issue 9's cold rows (fully cold, catalogue cached, 12 subscriptions) replaced the three
+    ≤ 2.5× rows; results shaped like the old ones produce no cold row."""
+    results = {"latency_ms": 50.0, "cold_inproc": {"runs": 5, "median_ms": 150.0, "upstream_cold": 10,
+                                                   "upstream_warm": 0},
+               "cold_gunicorn": {"runs": 5, "median_ms": 150.0}, "cold_customer_inproc": {"runs": 5}}
+    assert not [row for row in bench_rows(results) if row[0].startswith("Cold")]
+
+
+def shared_results(shared_rps, disk_rps=1000, non_2xx=0):
+    return {"latency_ms": 50.0, "rtt_measured_ms": 50.0, "default_config": "gthread", "throughput": load(disk_rps),
+            "shared_backends": {"throughput": load(shared_rps, non_2xx),
+                                "cold_by_endpoint": {"fully cold": cold(105.0), "catalogue cached": cold(120.0, 8)}}}
+
+
+def shared_rows(results):
+    return [row for row in bench_rows(results) if "Redis" in row[0]]
+
+
+def test_shared_backend_rows_judge_throughput_against_diskcache_and_repeat_the_cold_rows():
+    throughput, fully_cold, catalogue = shared_rows(shared_results(850))
+    assert throughput[0].startswith("Throughput, 16 concurrent signed clients, warm — cache on local Redis, "
+                                    "events in local PostgreSQL")
+    assert throughput[1].startswith("850 lookups/s = 85% of diskcache") and throughput[2] == "≥ 80% of diskcache ✅"
+    assert fully_cold[0].startswith("Cold DETAILED, fully cold, in-process on local Redis + PostgreSQL")
+    assert fully_cold[1].startswith("105 ms = 2.10×") and fully_cold[2] == "≤ 2.2× ✅"
+    assert catalogue[1].startswith("120 ms = 2.40×") and catalogue[2] == "≤ 2.1× ❌ missed"
+    assert shared_rows(shared_results(700))[0][2] == "≥ 80% of diskcache ❌ missed"
+    assert shared_rows(shared_results(900, non_2xx=3))[0][2] == "≥ 80% of diskcache ❌ missed"
+
+
+def test_shared_backend_rows_say_skipped_with_the_reason():
+    reason = "redis-server is not installed (Debian: apt-get install redis-server)"
+    rows = shared_rows({"latency_ms": 50.0, "shared_backends": {"skipped": reason}})
+    assert [row[1] for row in rows] == [f"skipped: {reason}"] * 2
+    assert rows[0][2] == "≥ 80% of diskcache"
+    assert shared_rows({"latency_ms": 50.0}) == []  # not measured at all: no row
 
 
 def test_update_readme_replaces_only_between_markers(tmp_path):
