@@ -14,3 +14,22 @@ def write_events(path: str, worker: int, n: int, start) -> None:
                                       correlation_id=f"w{worker}-{i}", gladly_customer_id=f"g{i}"))
         assert ok
     store.close()
+
+
+def hold_writer_lock(lock_path: str, log_path: str, rounds: int, start) -> None:
+    """Take the writer lock ``rounds`` times, noting entry and exit in ``log_path`` while held."""
+    import os
+    import time
+
+    from app.writelock import WriterLock
+
+    lock = WriterLock(lock_path, wait_s=30)
+    start.wait()
+    for _ in range(rounds):
+        with lock.hold():
+            with open(log_path, "a") as log:
+                log.write(f"in {os.getpid()}\n")
+            time.sleep(0.005)
+            with open(log_path, "a") as log:
+                log.write(f"out {os.getpid()}\n")
+    lock.close()

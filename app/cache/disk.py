@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ from .base import CacheBackend, CacheUnavailable, Seconds, decode, encode
 
 #: diskcache rounds nothing, but 0 or a negative expiry would store an already-dead entry
 _MIN_EXPIRE_S = 0.001
+#: keys per SELECT … IN (…): well under SQLite's bound on query parameters
+_SELECT_CHUNK = 500
 
 #: One writer at a time per process. SQLite lets one connection write at a time; a thread that
 #: finds the database locked sleeps in SQLite's busy handler (1, 2, 5, 10, 15, 20, 25 … ms) and
@@ -96,6 +99,39 @@ class DiskBackend(CacheBackend):
 
     def get(self, key: str) -> Any:
         return decode(self._run(lambda c: c.get(self._key(key))))
+
+    def get_many(self, keys: list[str]) -> list[Any]:
+        """One SELECT for all ``keys`` instead of one ``Cache.get`` each: a warm lookup reads
+        about a dozen entries, and the per-call overhead was a third of its CPU. Reads
+        diskcache's table as ``Cache.get`` does (same columns, same expiry test)."""
+        if not keys:
+            return []
+        if len(keys) == 1:
+            return [self.get(keys[0])]
+
+        def select(cache: diskcache.Cache) -> list[Any]:
+            found: list[Any] = [None] * len(keys)
+            where: dict[str, list[int]] = {}
+            for i, key in enumerate(keys):
+                where.setdefault(self._key(key), []).append(i)
+            names = list(where)
+            now = time.time()
+            for start in range(0, len(names), _SELECT_CHUNK):
+                chunk = names[start:start + _SELECT_CHUNK]
+                rows = cache._sql(
+                    "SELECT key, mode, filename, value FROM Cache WHERE raw = 1 AND key IN "
+                    f"({','.join('?' * len(chunk))}) AND (expire_time IS NULL OR expire_time > ?)",
+                    (*chunk, now)).fetchall()
+                for name, mode, filename, value in rows:
+                    try:
+                        raw = cache._disk.fetch(mode, filename, value, False)
+                    except OSError:  # its file went between the select and the read: absent
+                        continue
+                    for i in where[name]:
+                        found[i] = raw
+            return found
+
+        return [decode(raw) for raw in self._run(select)]
 
     def set(self, key: str, value: Any, *, expire: Seconds, group: str | None = None) -> None:
         self._run_write(lambda c: c.set(self._key(key), encode(value), expire=max(_MIN_EXPIRE_S, expire),

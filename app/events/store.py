@@ -27,13 +27,15 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from .. import metrics
+from ..writelock import WriterLock
 from .activity import ActivityQueries
+from .group_commit import GroupCommit
 from .hashing import EmailHasher
 from .health import LinkHealthQueries
 from .model import HOUR_MS, ActionEvent, LookupEvent, WebhookEvent, to_ms
 from .schema import (ACTION_INSERT_SQL, INDEX_SQL, INDEXES, INSERT_SQL, PRUNED_TABLES, ROLLUP_SQL,
                      SUGGESTION_SQL, WEBHOOK_INSERT_SQL, action_row, event_row, migrate,
-                     rollup_row, rollup_rows, schema_is_current, webhook_row)
+                     rollup_rows, schema_is_current, webhook_row)
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +97,10 @@ class EventStore(LinkHealthQueries, ActivityQueries):
         self._schema_ready_pid: int | None = None
         self._pid = os.getpid()
         self._last_warning: dict[str, float] = {}
+        #: every process's writes queue here rather than in SQLite's busy handler (see writelock)
+        self._writer_lock = WriterLock(self.path.with_name(self.path.name + ".lock"))
+        self._lookup_commit = GroupCommit(self._write_lookup_rows)
+        self._commit_pid = os.getpid()
 
     def __repr__(self) -> str:
         return f"EventStore({str(self.path)!r})"
@@ -204,6 +210,11 @@ class EventStore(LinkHealthQueries, ActivityQueries):
                 conn.execute("ROLLBACK")
             raise
 
+    def _serial_transaction(self, conn: sqlite3.Connection, action: Callable[[], object]):
+        """:meth:`_transaction` behind the writer lock: one writer at a time on this machine."""
+        with self._writer_lock.hold():
+            return self._transaction(conn, action)
+
     @staticmethod
     def _script(conn: sqlite3.Connection, sql: str) -> None:
         """Run several statements as one IMMEDIATE transaction (rolled back on failure)."""
@@ -232,17 +243,17 @@ class EventStore(LinkHealthQueries, ActivityQueries):
                 time.sleep(0.005 * (attempt + 1))
 
     # -- writing -------------------------------------------------------------------------------
-    def _write(self, kind: str, counter, statements: Callable[[sqlite3.Connection], object]):
+    def _write(self, kind: str, counter, statements: Callable[[sqlite3.Connection], object], *, events: int = 1):
         """Run ``statements`` in one short write transaction; never raises (``None`` on failure,
-        logged at most once a minute per kind and counted in ``counter``)."""
+        logged at most once a minute per kind and counted in ``counter``, once per event)."""
         try:
             conn = self._connection()
-            return self._retry_busy(lambda: self._transaction(conn, lambda: statements(conn)))
+            return self._retry_busy(lambda: self._serial_transaction(conn, lambda: statements(conn)))
         except Exception as exc:  # recording must never fail a lookup, an action or a webhook
             if not (isinstance(exc, sqlite3.OperationalError) and _is_busy(exc)):
                 self._drop_connection()  # reopen next time: the file may have been fixed or replaced
             try:
-                counter.inc()
+                counter.inc(events)
             except Exception:  # pragma: no cover - metrics must not break recording either
                 pass
             self._warn(kind, "could not record %s event in %s: %s: %s (further failures are only "
@@ -258,14 +269,21 @@ class EventStore(LinkHealthQueries, ActivityQueries):
         log.warning(message, *args)
 
     def record(self, event: LookupEvent) -> bool:
-        """Store one lookup event; never raises. ``False`` (logged, counted) when it could not."""
+        """Store one lookup event; never raises. ``False`` (logged, counted) when it could not.
+
+        Returns once the event is committed, in one transaction with whatever other threads of
+        this process recorded at the same moment (:mod:`app.events.group_commit`)."""
+        if self._commit_pid != os.getpid():  # forked: a copied condition may be mid-write
+            self._lookup_commit, self._commit_pid = GroupCommit(self._write_lookup_rows), os.getpid()
+        return self._lookup_commit.submit(event_row(event))
+
+    def _write_lookup_rows(self, rows: Sequence[tuple]) -> bool:
         def write(conn: sqlite3.Connection) -> bool:
-            row = event_row(event)
-            conn.execute(INSERT_SQL, row)
-            conn.execute(ROLLUP_SQL, rollup_row(row))
+            conn.executemany(INSERT_SQL, rows)
+            conn.executemany(ROLLUP_SQL, rollup_rows(rows))
             return True
 
-        return self._write("lookup", metrics.EVENT_WRITE_FAILURES, write) is True
+        return self._write("lookup", metrics.EVENT_WRITE_FAILURES, write, events=len(rows)) is True
 
     def record_suggestion(self, uid: str, customer_ids: Sequence[str]) -> bool:
         """Store the Ordergroove ids that share the lookup's email ("likely linked to the wrong
@@ -388,7 +406,7 @@ class EventStore(LinkHealthQueries, ActivityQueries):
         keep the lock busy, wait and try again (a pruner is never in a hurry)."""
         for _ in range(100):
             try:
-                return self._transaction(conn, lambda: (
+                return self._serial_transaction(conn, lambda: (
                     conn.execute(sql, params).rowcount if self._renew_lease(conn, owner) else None))
             except sqlite3.OperationalError as exc:
                 if not _is_busy(exc) or stop.wait(pause_s):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from app.cache import DiskBackend
 
@@ -32,3 +33,21 @@ def test_threads_of_one_process_never_wait_out_sqlites_busy_timeout_on_each_othe
     assert failures == []
     assert backend.get("k:7:59") == {"n": 7, "i": 59} and backend.get("lock:7:59") is None
     backend.close()
+
+
+def test_get_many_reads_in_one_pass_what_get_reads_one_by_one(tmp_path):
+    backend = DiskBackend(tmp_path / "cache", namespace="mine")
+    other = DiskBackend(tmp_path / "cache", namespace="theirs")
+    big = {"results": ["x" * 1000] * 60}  # over diskcache's inline limit: kept in a file
+    backend.set("big", big, expire=60)
+    backend.set("soon", 1, expire=0.05)
+    other.set("shared-name", "theirs", expire=60)
+    for i in range(1200):
+        backend.set(f"k{i}", i, expire=60)
+    time.sleep(0.1)  # "soon" expires
+    keys = ["big", "soon", "shared-name", "k0", "k0", "absent"] + [f"k{i}" for i in range(1200)]
+    many = backend.get_many(keys)
+    assert many == [backend.get(key) for key in keys]
+    assert many[:6] == [big, None, None, 0, 0, None] and many[6:] == list(range(1200))
+    backend.close()
+    other.close()
