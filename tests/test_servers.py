@@ -49,3 +49,20 @@ def test_a_missing_server_skips_outside_ci_and_fails_in_ci(monkeypatch):
 def test_redis_server_reports_a_missing_binary(tmp_path):
     with pytest.raises(servers.ServerUnavailable, match="apt-get install redis-server"):
         servers.RedisServer(tmp_path, binary=str(tmp_path / "no-such-redis-server"))
+
+
+def test_a_redis_started_from_a_short_lived_thread_outlives_the_thread(redis_server, tmp_path):
+    """The parent-death signal fires when the *thread* that started the child exits: a server
+    (re)started by a helper thread (the soak's outage scenario) must not die with that thread."""
+    import threading
+
+    server = servers.RedisServer(tmp_path)
+    starter = threading.Thread(target=server.start)
+    starter.start()
+    starter.join()
+    try:
+        with pytest.raises(subprocess.TimeoutExpired):  # it would have exited within milliseconds
+            server.process.wait(timeout=1)
+        assert _redis_command(server.port, "PING") == b"+PONG\r\n"
+    finally:
+        server.stop()

@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator
 
 import requests
 
-from ..cluster.servers import PostgresServer, RedisServer, ServerUnavailable
+from ..cluster.servers import ServerUnavailable, local_servers
 from ..processes import ApiProcess
 from .measure import fresh_dir, signed_request
 
@@ -28,14 +28,9 @@ def servers(work: Path, *, say: Callable[[str], None] = print) -> Iterator[dict[
     """A fresh local Redis and PostgreSQL for the block: yields the environment that points an
     instance at them, or the reason (a string) when either cannot be started."""
     with ExitStack() as stack:
+        say("starting a local redis-server and PostgreSQL for the shared-backend rows …")
         try:
-            say("starting a local redis-server and PostgreSQL for the shared-backend rows …")
-            redis = RedisServer(fresh_dir(work / "redis"))
-            stack.callback(redis.stop)
-            redis.start()
-            postgres = PostgresServer()
-            stack.callback(postgres.stop)
-            postgres.start()
+            redis, postgres = stack.enter_context(local_servers(fresh_dir(work / "redis")))
         except ServerUnavailable as exc:
             say(f"skipping the Redis/PostgreSQL rows: {exc}")
             yield str(exc).splitlines()[0]

@@ -2,7 +2,8 @@
 
 Runs every scenario of :mod:`app.bench.scenarios` at full size against one sandbox: Ordergroove
 failing (30% 5xx + 10% 429) and hanging under 16 concurrent clients, a gunicorn worker killed
-mid-load, the data directory full and then read-only, and a burst of 1,000 bad requests. Prints
+mid-load, the data directory full and then read-only, a burst of 1,000 bad requests, and a local
+Redis or PostgreSQL (``OGTK_CACHE_URL``/``OGTK_EVENTS_URL``) stopped mid-load and started again. Prints
 and writes ``var/bench/soak.md`` (requests, answers by status, deadline misses, events recorded,
 checks) and exits non-zero when any scenario misses its bounds.
 """

@@ -7,6 +7,8 @@ binaries raise :class:`ServerUnavailable` saying what to install.
 
 >>> with RedisServer(tmp) as redis, PostgresServer() as postgres:
 ...     redis.url(), postgres.url
+>>> with local_servers(tmp) as (redis, postgres):   # both, or ServerUnavailable
+...     ...
 """
 
 from __future__ import annotations
@@ -20,8 +22,11 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from ..processes import LOOPBACK, free_port
 
@@ -57,8 +62,12 @@ def _parent_death_signal():
     """A function for ``preexec_fn`` that makes the child get SIGTERM when its parent dies (a
     killed test run or ``make run-cluster`` never leaves a server behind); ``None`` off Linux.
 
-    libc is loaded here, in the parent: the child of a threaded parent must not import or take
-    any lock before exec, so it only makes the one C call."""
+    Only from the main thread: Linux sends the signal when the *thread* that started the child
+    exits, so a server (re)started by a helper thread would die with it; such a server is
+    stopped by its owner instead. libc is loaded here, in the parent: the child of a threaded
+    parent must not import or take any lock before exec, so it only makes the one C call."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
     try:
         prctl = ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
@@ -221,3 +230,17 @@ class PostgresServer(_Managed):
                 pass
             self.started = False
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+@contextmanager
+def local_servers(directory: Path) -> Iterator[tuple[RedisServer, PostgresServer]]:
+    """A fresh ``redis-server`` (its files under ``directory``) and PostgreSQL for the block, both
+    stopped after it; :class:`ServerUnavailable` (before the block) when either cannot start."""
+    with ExitStack() as stack:
+        redis = RedisServer(directory)
+        stack.callback(redis.stop)
+        redis.start()
+        postgres = PostgresServer()
+        stack.callback(postgres.stop)
+        postgres.start()
+        yield redis, postgres

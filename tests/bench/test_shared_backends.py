@@ -9,6 +9,7 @@ import redis
 
 from app.bench import shared_backends
 from app.bench.upstream import worker_rss_mib
+from app.cluster import servers as cluster_servers
 from app.cluster.servers import ServerUnavailable
 
 
@@ -31,7 +32,7 @@ def test_servers_yield_the_reason_when_one_is_missing(monkeypatch, tmp_path, mis
     def unavailable(*_args, **_kwargs):
         raise ServerUnavailable(f"{missing} is not installed (Debian: apt-get install it)\nmore detail")
 
-    monkeypatch.setattr(shared_backends, missing, unavailable)
+    monkeypatch.setattr(cluster_servers, missing, unavailable)
     said = []
     with shared_backends.servers(tmp_path, say=said.append) as env:
         assert env == f"{missing} is not installed (Debian: apt-get install it)"

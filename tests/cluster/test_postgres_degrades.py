@@ -1,21 +1,16 @@
 """Losing PostgreSQL degrades like a full data disk (CONTRACT section 10): lookups are still
 answered, never a 500; /readyz stays 200 and reports the event database failing; events that
-could not wait are counted lost; when the server is back events are stored again, no restart."""
+could not wait are counted lost; when the server is back events are stored again, no restart.
+(``make soak`` runs the same under gunicorn: app.bench.scenarios.shared_servers.)"""
 
 from __future__ import annotations
 
 from app import metrics
+from app.bench.scenarios.events import events_in_postgres as _stored
 from app.sandbox import KNOWN
 
 from steady_load import poll, steady_load
 from support import LOOKUP_PATH, detailed, signed
-
-
-def _stored(url: str) -> int:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True, connect_timeout=2) as conn:
-        return conn.execute("SELECT COUNT(*) FROM lookup_events").fetchone()[0]
 
 
 def test_postgres_stopped_mid_load_then_back(make_app, postgres_server, postgres_url):

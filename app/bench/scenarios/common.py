@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
+
+import requests
 
 from ...gladly.schema import encode_body, lookup_body
 from ...gladly.signing import sign_headers
@@ -214,3 +217,56 @@ def lookup_bounds(result: ScenarioResult, answers: list[Sent], deadline_s: float
                  len(no_answer) <= allow_no_answer,
                  f"{len(no_answer)} without answer" + (f" ({dict(Counter(a.error for a in no_answer))})"
                                                        if no_answer else ""))
+
+
+def drive_in_steps(base_url: str, source: Callable[[], Request | None],
+                   steps: list[tuple[int, Callable[[], None] | None]], *, concurrency: int,
+                   timeout: float) -> list[Sent]:
+    """Drive ``source`` from ``concurrency`` clients while ``steps`` run in turn beside the load.
+
+    Each step ``(requests, action)`` waits until ``requests`` more requests were sent since the
+    previous step ended, then runs ``action`` (``None``: nothing); the load ends with the last
+    step. An action's exception ends the load and is raised here, after every client stopped.
+    """
+    taken = [0]
+    finished = threading.Event()
+    failure: list[BaseException] = []
+
+    def take() -> Request | None:  # drive calls it under its lock
+        if finished.is_set():
+            return None
+        taken[0] += 1
+        return source()
+
+    def run_steps() -> None:
+        try:
+            for requests_, action in steps:
+                target = taken[0] + requests_
+                while taken[0] < target:
+                    time.sleep(0.002)
+                if action is not None:
+                    action()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            failure.append(exc)
+        finally:
+            finished.set()
+
+    stepper = threading.Thread(target=run_steps, name="soak-steps", daemon=True)
+    stepper.start()
+    answers = drive(base_url, take, concurrency=concurrency, timeout=timeout)
+    stepper.join()
+    if failure:
+        raise failure[0]
+    return answers
+
+
+def readyz(api: ApiProcess) -> tuple[int, Any]:
+    """``/readyz``'s status and body (``0`` and the exception's name when it did not answer)."""
+    try:
+        response = requests.get(f"{api.base_url}/readyz", timeout=10)
+        try:
+            return response.status_code, response.json()
+        except ValueError:
+            return response.status_code, response.text[:200]
+    except requests.RequestException as exc:
+        return 0, type(exc).__name__

@@ -10,13 +10,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-import requests
-
 from ...processes import ApiProcess
 from ...simulate import new_signing_key
 from ..loadgen import drive
 from .common import (DEFAULT_FAULTS, ScenarioResult, Sizes, api_running, lookup_bounds, lookup_mix, pick_customers,
-                     tally, warm_up)
+                     readyz, tally, warm_up)
 from .events import EventCounter
 
 
@@ -39,17 +37,6 @@ def fill(directory: Path) -> int:
                         raise
                     break
     return written
-
-
-def _readyz(api: ApiProcess) -> tuple[int, Any]:
-    try:
-        response = requests.get(f"{api.base_url}/readyz", timeout=10)
-        try:
-            return response.status_code, response.json()
-        except ValueError:
-            return response.status_code, response.text[:200]
-    except requests.RequestException as exc:
-        return 0, type(exc).__name__
 
 
 def data_dir_unwritable(sandbox: Any, sizes: Sizes, work: Path) -> ScenarioResult:
@@ -79,7 +66,7 @@ def data_dir_unwritable(sandbox: Any, sizes: Sizes, work: Path) -> ScenarioResul
         with api_running(sandbox, sizes, work, "datadir-full", key, data_dir=data_dir) as api:
             warm_up(api, key, customers)
             with EventCounter(data_dir) as events:  # opened while there is space: see its docstring
-                status, body = _readyz(api)
+                status, body = readyz(api)
                 result.check("/readyz 200 before", status == 200, status)
                 before = events.count()
                 filled = fill(mount_point)
@@ -87,7 +74,7 @@ def data_dir_unwritable(sandbox: Any, sizes: Sizes, work: Path) -> ScenarioResul
                 workers_before = api.worker_pids()
                 answers = drive(api.base_url, lookup_mix(key, customers, sizes.full_disk_lookups, seed=8),
                                 concurrency=sizes.concurrency, timeout=sizes.deadline_s + 10)
-                status, body = _readyz(api)
+                status, body = readyz(api)
                 tally(result, answers, sizes.deadline_s)
                 lookup_bounds(result, answers, sizes.deadline_s, prefix="full: ")
                 result.check("full: /readyz 503 with reasons", status == 503 and _has_reasons(body), _brief(body))
@@ -109,7 +96,7 @@ def data_dir_unwritable(sandbox: Any, sizes: Sizes, work: Path) -> ScenarioResul
             with api_running(sandbox, sizes, work, "datadir-ro", key, data_dir=data_dir) as api:
                 answers_ro = drive(api.base_url, lookup_mix(key, customers, sizes.full_disk_lookups, seed=9),
                                    concurrency=sizes.concurrency, timeout=sizes.deadline_s + 10)
-                status, body = _readyz(api)
+                status, body = readyz(api)
                 tally(result, answers_ro, sizes.deadline_s)
                 lookup_bounds(result, answers_ro, sizes.deadline_s, prefix="read-only: ")
                 result.check("read-only: /readyz 503 with reasons", status == 503 and _has_reasons(body), _brief(body))
@@ -151,8 +138,8 @@ def _brief(body: Any) -> str:
 
 def _recover(api: ApiProcess, timeout: float = 25.0) -> tuple[int, Any]:
     deadline = time.monotonic() + timeout
-    status, body = _readyz(api)
+    status, body = readyz(api)
     while status != 200 and time.monotonic() < deadline:
         time.sleep(0.5)
-        status, body = _readyz(api)
+        status, body = readyz(api)
     return status, body

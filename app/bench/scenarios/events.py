@@ -1,4 +1,5 @@
-"""Counting the events the API under test stored, without writing to its data directory."""
+"""Counting the events the API under test stored, without writing to its data directory (or, with
+``OGTK_EVENTS_URL``, in its PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -59,3 +60,11 @@ def server_side_max_ms(data_dir: Path, last: int) -> float:
         row = conn.execute("SELECT max(duration_ms) FROM (SELECT duration_ms FROM lookup_events "
                            "ORDER BY id DESC LIMIT ?)", (last,)).fetchone()
     return float(row[0] or 0.0)
+
+
+def events_in_postgres(url: str) -> int:
+    """Lookup events stored so far in the PostgreSQL at ``url``."""
+    import psycopg  # only the PostgreSQL scenarios need the driver
+
+    with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+        return conn.execute("SELECT COUNT(*) FROM lookup_events").fetchone()[0]
