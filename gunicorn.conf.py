@@ -66,12 +66,15 @@ def child_exit(server, worker):
 
 
 def post_worker_init(worker):
-    """On SIGTERM (a graceful stop or a recycle) fail /readyz while in-flight requests drain, so a
-    load balancer stops sending before the worker goes away; gunicorn's own handler then runs."""
+    """Start the worker's fetch threads before its first lookup. On SIGTERM (a graceful stop or a
+    recycle) fail /readyz while in-flight requests drain, so a load balancer stops sending before
+    the worker goes away; gunicorn's own handler then runs."""
     import signal
 
     stop = signal.getsignal(signal.SIGTERM)
     services = getattr(worker.wsgi, "extensions", {}).get("ogtk")
+    if services is not None:
+        services.fetcher.prestart()  # the first cold lookups of a fresh worker start no threads
 
     def on_term(signum, frame):
         if services is not None:

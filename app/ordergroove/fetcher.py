@@ -153,6 +153,26 @@ class ProfileFetcher:
         (refresh, actions, webhooks); shared products stay. Returns how many entries went."""
         return self.cache.invalidate_customer(str(customer_id).strip())
 
+    def prestart(self, timeout_s: float = 5.0) -> int:
+        """Start one lookup's worth of fetch threads now, each with its cache connection open,
+        so a fresh worker's first cold lookups do not pay for them (gunicorn's post_worker_init).
+        Returns how many threads were started."""
+        pool = self.executor()
+        count = self.max_in_flight
+        everyone = threading.Barrier(count + 1, timeout=timeout_s)
+
+        def open_and_wait() -> None:
+            self.cache.peek("customer", "__prestart__")  # opens this thread's store connection
+            everyone.wait()  # hold the thread, so each task gets a thread of its own
+
+        for _ in range(count):
+            pool.submit(open_and_wait)
+        try:
+            everyone.wait()
+        except threading.BrokenBarrierError:  # a slow store: the threads start anyway, later
+            return 0
+        return count
+
     # -- running pieces -----------------------------------------------------------------------
 
     def _run(self, jobs: list[_Job], deadline: Deadline, stats: FetchStats | None, *,

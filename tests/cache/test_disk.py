@@ -51,3 +51,13 @@ def test_get_many_reads_in_one_pass_what_get_reads_one_by_one(tmp_path):
     assert many[:6] == [big, None, None, 0, 0, None] and many[6:] == list(range(1200))
     backend.close()
     other.close()
+
+
+def test_each_connections_page_cache_is_bounded(tmp_path):
+    """Fetch threads live as long as the worker; each keeps a connection and its page cache."""
+    backend = DiskBackend(tmp_path / "cache", namespace="t")
+    backend.set("k", 1, expire=60)
+    store = backend._store()
+    assert store.sqlite_cache_size == 512
+    assert store._sql("PRAGMA cache_size").fetchone()[0] == 512
+    backend.close()

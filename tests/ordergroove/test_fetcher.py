@@ -379,6 +379,15 @@ def test_cold_profiles_reuse_the_processs_fetch_threads(fetcher, mocked, monkeyp
     assert len(threads) <= 5  # 3 cold lookups of 5 fetched pieces each: the same few threads served them all
 
 
+def test_prestart_starts_a_lookups_worth_of_threads_that_the_first_cold_lookup_then_uses(fetcher, mocked,
+                                                                                         monkeypatch):
+    assert fetcher.prestart() == fetcher.max_in_flight
+    started = set(threading.enumerate())
+    mock_dana(mocked)
+    fetcher.profile("7781203344", deadline=Deadline(4))
+    assert set(threading.enumerate()) <= started  # no thread started by the cold lookup
+
+
 def test_a_forked_child_gets_fetch_threads_of_its_own(fetcher, monkeypatch):
     parent_pool = fetcher.executor()
     monkeypatch.setattr("app.ordergroove.fetcher.os.getpid", lambda: -1)  # as seen from a forked child
