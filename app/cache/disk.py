@@ -98,9 +98,16 @@ class DiskBackend(CacheBackend):
             raise CacheUnavailable(f"{self.describe()} failed: {type(exc).__name__}: {exc}") from exc
 
     def _run_write(self, operation, *args, **kwargs):
-        """:meth:`_run` for a call that writes: queued behind this process's other writers."""
-        with _WRITE_LOCK:
+        """:meth:`_run` for a call that writes: queued behind this process's other writers, for
+        at most the SQLite timeout (a writer stuck behind another process's long transaction must
+        not make the others wait one after another: past that, SQLite's own lock decides)."""
+        lock = _WRITE_LOCK
+        queued = lock.acquire(timeout=self._sqlite_timeout)
+        try:
             return self._run(operation, *args, **kwargs)
+        finally:
+            if queued:
+                lock.release()
 
     def get(self, key: str) -> Any:
         return decode(self._run(lambda c: c.get(self._key(key))))
