@@ -34,6 +34,7 @@ _PAGE_CACHE_PAGES = 512
 #: at once, used to wait 2–19 ms per write. Queueing them here wakes the next writer the moment
 #: the previous one commits. Other processes still meet SQLite's lock (they rarely collide).
 _WRITE_LOCK = threading.Lock()
+_QUEUE_WAIT_S = 1.0
 
 
 def _new_write_lock_after_fork() -> None:
@@ -99,10 +100,10 @@ class DiskBackend(CacheBackend):
 
     def _run_write(self, operation, *args, **kwargs):
         """:meth:`_run` for a call that writes: queued behind this process's other writers, for
-        at most the SQLite timeout (a writer stuck behind another process's long transaction must
-        not make the others wait one after another: past that, SQLite's own lock decides)."""
+        at most :data:`_QUEUE_WAIT_S` (a writer stuck behind another process's long transaction
+        must not make the others wait one after another: past that, SQLite's own lock decides)."""
         lock = _WRITE_LOCK
-        queued = lock.acquire(timeout=self._sqlite_timeout)
+        queued = lock.acquire(timeout=_QUEUE_WAIT_S)
         try:
             return self._run(operation, *args, **kwargs)
         finally:
