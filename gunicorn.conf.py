@@ -24,6 +24,12 @@ bind = os.environ.get("OGTK_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("OGTK_WORKERS", min(multiprocessing.cpu_count() * 2 + 1, 8)))
 worker_class = "gthread"
 threads = int(os.environ.get("OGTK_THREADS", 4))
+# Connections one worker holds at once: one per thread, plus one idle keep-alive connection.
+# Without a bound, the first worker to wake accepts most of a burst of connections (wrk's 16
+# went 12/3/1 over five workers) and keeps them alive: its threads queue while other workers sit
+# idle, which was most of the warm tail at 16 clients. At the bound a worker stops accepting and
+# the others take the next connections; a client beyond it reconnects instead of keeping alive.
+worker_connections = int(os.environ.get("OGTK_WORKER_CONNECTIONS", threads + 1))
 _deadline = float(os.environ.get("OGTK_LOOKUP_DEADLINE_S") or 4.0)
 timeout = max(10, int(_deadline * 3))
 graceful_timeout = max(10, int(_deadline * 2))

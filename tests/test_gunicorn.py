@@ -189,3 +189,47 @@ def test_a_worker_after_hundreds_of_lookups_holds_no_pandas_numpy_or_streamlit(t
         [worker] = api.worker_pids()
         assert mapped_libraries(worker) == set()
         assert api.worker_rss_mib()[0] > 0
+
+
+def _established_per_worker(port: int, pids: list[int]) -> dict[int, int]:
+    """Established connections to ``port`` held by each worker (from /proc, no tools needed)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        if not os.path.exists(table):
+            continue
+        for line in open(table).read().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":
+                inodes.add(fields[9])
+    held = {}
+    for pid in pids:
+        links = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+        held[pid] = sum(1 for link in links if link.startswith("socket:[") and link[8:-1] in inodes)
+    return held
+
+
+def test_a_burst_of_keep_alive_connections_is_spread_over_the_workers(tmp_path, sandbox):
+    """Unbounded (gunicorn's default of 1,000 per worker), one worker took all 9 and kept them alive."""
+    import http.client
+
+    from app.processes import ApiProcess
+
+    api = ApiProcess(sandbox_url=sandbox.base_url, data_dir=tmp_path / "data", signing_key=SIGNING_KEY,
+                     log_path=tmp_path / "api.log", workers=3, threads=2)
+    with api:
+        pids = api.wait_workers(3)
+        port = int(api.base_url.rsplit(":", 1)[1])
+        connections = [http.client.HTTPConnection("127.0.0.1", port, timeout=10) for _ in range(9)]
+
+        def ask(connection):
+            connection.request("GET", "/healthz")
+            response = connection.getresponse()
+            response.read()
+            return response.status
+
+        with ThreadPoolExecutor(9) as pool:
+            assert set(pool.map(ask, connections)) == {200}
+        held = _established_per_worker(port, pids)
+        for connection in connections:
+            connection.close()
+    assert max(held.values()) <= 2 + 1  # threads + one kept alive

@@ -34,6 +34,7 @@ _PAGE_CACHE_PAGES = 512
 #: at once, used to wait 2–19 ms per write. Queueing them here wakes the next writer the moment
 #: the previous one commits. Other processes still meet SQLite's lock (they rarely collide).
 _WRITE_LOCK = threading.Lock()
+_QUEUE_WAIT_S = 1.0
 
 
 def _new_write_lock_after_fork() -> None:
@@ -98,9 +99,16 @@ class DiskBackend(CacheBackend):
             raise CacheUnavailable(f"{self.describe()} failed: {type(exc).__name__}: {exc}") from exc
 
     def _run_write(self, operation, *args, **kwargs):
-        """:meth:`_run` for a call that writes: queued behind this process's other writers."""
-        with _WRITE_LOCK:
+        """:meth:`_run` for a call that writes: queued behind this process's other writers, for
+        at most :data:`_QUEUE_WAIT_S` (a writer stuck behind another process's long transaction
+        must not make the others wait one after another: past that, SQLite's own lock decides)."""
+        lock = _WRITE_LOCK
+        queued = lock.acquire(timeout=_QUEUE_WAIT_S)
+        try:
             return self._run(operation, *args, **kwargs)
+        finally:
+            if queued:
+                lock.release()
 
     def get(self, key: str) -> Any:
         return decode(self._run(lambda c: c.get(self._key(key))))

@@ -28,8 +28,10 @@ log = logging.getLogger(__name__)
 
 #: parsed cache entries kept per process (a few per customer; bounded, least recently used out)
 PARSED_MEMO_SIZE = 4096
-#: lookups one process runs at once (gunicorn.conf.py's default threads): the fetch threads are
-#: sized so that many cold lookups never wait for each other's threads
+#: lookups one process runs at once (gunicorn.conf.py's default threads). The fetch threads are
+#: sized for twice that many cold lookups: a lookup that ended early (an unknown customer) leaves
+#: its running pieces to finish inside their deadline, and the next lookups must not wait on them.
+#: Threads start only when needed, so the bound costs nothing while Ordergroove answers quickly.
 CONCURRENT_LOOKUPS = 4
 
 
@@ -114,7 +116,7 @@ class ProfileFetcher:
         self.cache = cache
         self.timezone = timezone or getattr(client, "timezone", None) or ZoneInfo("UTC")
         self.max_in_flight = max(1, int(max_in_flight))
-        self.pool_size = self.max_in_flight * CONCURRENT_LOOKUPS
+        self.pool_size = self.max_in_flight * CONCURRENT_LOOKUPS * 2
         self._pool: ThreadPoolExecutor | None = None
         self._pool_pid = 0
         self._pool_lock = threading.Lock()
