@@ -80,6 +80,13 @@ class CacheBackend(ABC):
     def delete_if(self, key: str, expected: Any) -> bool:
         """Remove ``key`` only while it still holds ``expected`` (atomically); True when removed."""
 
+    def set_releasing(self, key: str, value: Any, *, expire: Seconds, group: str | None,
+                      lease_key: str, token: Any) -> None:
+        """:meth:`set`, then :meth:`delete_if` of the lease ``lease_key`` still holding ``token``:
+        the end of a leased fetch (one transaction where the store allows)."""
+        self.set(key, value, expire=expire, group=group)
+        self.delete_if(lease_key, token)
+
     @abstractmethod
     def link(self, group: str, key: str, *, expire: Seconds) -> None:
         """Make :meth:`invalidate_group` of ``group`` remove ``key`` too (a key found through
