@@ -265,9 +265,9 @@ def on_shared_servers(args, results: dict, sandbox: SandboxProcess, key: str, pa
                                                       args.cold_runs)
         finally:
             services.close()
-        shared["throughput"] = shared_backends.warm_throughput(
-            sandbox, key, payload, work, load, env={"GLADLY_REPLAY_WINDOW_S": REPLAY_WINDOW_S, **env},
-            seconds=args.seconds, say=say)
+        shared.update(shared_backends.warm_throughput(
+            sandbox, key, payload, work, load, env=env, base_env={"GLADLY_REPLAY_WINDOW_S": REPLAY_WINDOW_S},
+            seconds=args.seconds, say=say))
         results["shared_backends"] = shared
 
 

@@ -149,8 +149,9 @@ SHARED_WHERE = "in-process on local Redis + PostgreSQL"
 
 
 def shared_backend_rows(r: dict[str, Any]) -> list[Row]:
-    """The warm throughput (judged against the diskcache figure of the same run) and the cold rows
-    with the cache on Redis and the events in PostgreSQL; "skipped" with the reason without them."""
+    """The warm throughput (judged against a diskcache instance measured alternately with it) and
+    the cold rows with the cache on Redis and the events in PostgreSQL; "skipped" with the reason
+    without them."""
     shared = r.get("shared_backends")
     if shared is None:
         return []
@@ -158,9 +159,9 @@ def shared_backend_rows(r: dict[str, Any]) -> list[Row]:
     if "skipped" in shared:
         reason = f"skipped: {shared['skipped']}"
         return [(SHARED_THROUGHPUT, reason, target), (f"Cold DETAILED, {SHARED_WHERE}", reason, "—")]
-    t, disk = shared["throughput"], r.get("throughput")
-    share = t.rps / disk.rps if disk is not None and disk.rps else None
-    against = f" = {share:.0%} of diskcache" if share is not None else ""
+    t, disk = shared["shared"], shared["diskcache"]
+    share = t.rps / disk.rps if disk.rps else None
+    against = f" = {share:.0%} of diskcache ({disk.rps:,.0f}/s, measured alternately)" if share is not None else ""
     rows = [(SHARED_THROUGHPUT,
              f"{t.rps:,.0f} lookups/s{against} · {ms3(t.p50_ms, t.p95_ms, t.p99_ms)} · non-2xx {t.non_2xx}",
              verdict(None if share is None else share >= SHARED_TARGET_SHARE and t.non_2xx == 0, target))]

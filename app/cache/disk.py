@@ -166,6 +166,18 @@ class DiskBackend(CacheBackend):
 
         return self._run_write(compare_and_delete)
 
+    def set_releasing(self, key: str, value: Any, *, expire: Seconds, group: str | None,
+                      lease_key: str, token: Any) -> None:
+        """One transaction instead of two: a cold lookup ends nine leased fetches this way, and
+        each write waits its turn for SQLite's single write lock."""
+        def store_and_release(cache: diskcache.Cache) -> None:
+            with cache.transact():
+                cache.set(self._key(key), encode(value), expire=max(_MIN_EXPIRE_S, expire), tag=self._tag(group))
+                if decode(cache.get(self._key(lease_key))) == token:
+                    cache.delete(self._key(lease_key))
+
+        self._run_write(store_and_release)
+
     def link(self, group: str, key: str, *, expire: Seconds) -> None:
         def append(cache: diskcache.Cache) -> None:
             with cache.transact():

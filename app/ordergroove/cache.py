@@ -223,6 +223,12 @@ class ResourceCache:
     def _release(self, lock_key: str, token: str) -> None:
         self._store_delete(lock_key, only_if=token)
 
+    def _write_releasing(self, key: str, entry: tuple, expire: float, group: str | None,
+                         lock_key: str, token: str) -> None:
+        """:meth:`_write` and :meth:`_release` together (one store transaction on disk)."""
+        self._safe(None, self.backend.set_releasing, key, list(entry), expire=max(1.0, expire), group=group,
+                   lease_key=lock_key, token=token)
+
     # -- freshness ----------------------------------------------------------------------------
 
     def _ttl(self, kind: str) -> float:
@@ -353,8 +359,14 @@ class ResourceCache:
                     return self._answer_stale(kind, entry, stats)
                 raise
             now = self._clock()
-            self._write(ckey, (_OK, now, value), self._ttl(kind) + self.stale_max_age, self._tag(customer_id))
-            return CacheResult(value, _utc(now), stale=False, hit=False)
+            result = CacheResult(value, _utc(now), stale=False, hit=False)
+            if leased:
+                leased = False  # released by the write
+                self._write_releasing(ckey, (_OK, now, value), self._ttl(kind) + self.stale_max_age,
+                                      self._tag(customer_id), lock_key, token)
+            else:
+                self._write(ckey, (_OK, now, value), self._ttl(kind) + self.stale_max_age, self._tag(customer_id))
+            return result
         finally:
             if leased:
                 self._release(lock_key, token)

@@ -156,11 +156,12 @@ class ProfileFetcher:
         return self.cache.invalidate_customer(str(customer_id).strip())
 
     def prestart(self, timeout_s: float = 5.0) -> int:
-        """Start one lookup's worth of fetch threads now, each with its cache connection open,
-        so a fresh worker's first cold lookups do not pay for them (gunicorn's post_worker_init).
-        Returns how many threads were started."""
+        """Start one cold lookup's worth of fetch threads now, each with its cache connection
+        open, so a fresh worker's first cold lookups do not pay for them (gunicorn's
+        post_worker_init): ``max_in_flight``, plus round one's three, whose threads may not be
+        back in the pool yet when the next round's pieces are handed out. Returns how many."""
         pool = self.executor()
-        count = self.max_in_flight
+        count = min(self.pool_size, self.max_in_flight + 3)
         everyone = threading.Barrier(count + 1, timeout=timeout_s)
 
         def open_and_wait() -> None:

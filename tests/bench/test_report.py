@@ -42,8 +42,8 @@ def test_the_stop_6_cold_rows_are_gone():
 
 
 def shared_results(shared_rps, disk_rps=1000, non_2xx=0):
-    return {"latency_ms": 50.0, "rtt_measured_ms": 50.0, "default_config": "gthread", "throughput": load(disk_rps),
-            "shared_backends": {"throughput": load(shared_rps, non_2xx),
+    return {"latency_ms": 50.0, "rtt_measured_ms": 50.0, "default_config": "gthread", "throughput": load(2000),
+            "shared_backends": {"shared": load(shared_rps, non_2xx), "diskcache": load(disk_rps),
                                 "cold_by_endpoint": {"fully cold": cold(105.0), "catalogue cached": cold(120.0, 8)}}}
 
 
@@ -55,7 +55,9 @@ def test_shared_backend_rows_judge_throughput_against_diskcache_and_repeat_the_c
     throughput, fully_cold, catalogue = shared_rows(shared_results(850))
     assert throughput[0].startswith("Throughput, 16 concurrent signed clients, warm — cache on local Redis, "
                                     "events in local PostgreSQL")
-    assert throughput[1].startswith("850 lookups/s = 85% of diskcache") and throughput[2] == "≥ 80% of diskcache ✅"
+    # judged against the diskcache instance measured alternately with it, not the defaults row (2,000/s)
+    assert throughput[1].startswith("850 lookups/s = 85% of diskcache (1,000/s, measured alternately)")
+    assert throughput[2] == "≥ 80% of diskcache ✅"
     assert fully_cold[0].startswith("Cold DETAILED, fully cold, in-process on local Redis + PostgreSQL")
     assert fully_cold[1].startswith("105 ms = 2.10×") and fully_cold[2] == "≤ 2.2× ✅"
     assert catalogue[1].startswith("120 ms = 2.40×") and catalogue[2] == "≤ 2.1× ❌ missed"

@@ -8,6 +8,7 @@ import pytest
 import redis
 
 from app.bench import shared_backends
+from app.bench.loadgen import LoadResult
 from app.bench.upstream import worker_rss_mib
 from app.cluster import servers as cluster_servers
 from app.cluster.servers import ServerUnavailable
@@ -42,3 +43,11 @@ def test_servers_yield_the_reason_when_one_is_missing(monkeypatch, tmp_path, mis
 def test_worker_rss_skips_processes_that_are_gone():
     sizes = worker_rss_mib([os.getpid(), 2 ** 22 + 12345])
     assert len(sizes) == 1 and sizes[0] > 1
+
+
+def test_alternate_runs_combine_into_their_total_rate_and_worst_percentiles():
+    first = LoadResult("wrk", 16, 5.0, 4000, 1, 0, 10.0, 20.0, 30.0, 40.0, 90.0)
+    second = LoadResult("wrk", 16, 5.0, 2000, 0, 2, 12.0, 18.0, 35.0, 38.0, 80.0)
+    both = shared_backends.combined([first, second])
+    assert both.rps == 600.0 and both.non_2xx == 1 and both.socket_errors == 2
+    assert (both.p50_ms, both.p90_ms, both.p95_ms, both.p99_ms, both.max_ms) == (12.0, 20.0, 35.0, 40.0, 90.0)

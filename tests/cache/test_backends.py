@@ -69,6 +69,16 @@ def test_delete_and_delete_if_only_while_the_value_is_still_ours(backend):
     assert not backend.delete("k")
 
 
+def test_set_releasing_stores_and_frees_only_its_own_lease(backend):
+    backend.add("lock:k", "mine", expire=30)
+    backend.set_releasing("k", {"v": 1}, expire=60, group="customer:7", lease_key="lock:k", token="mine")
+    assert backend.get("k") == {"v": 1} and backend.get("lock:k") is None
+    assert backend.invalidate_group("customer:7") == 1  # stored in its group
+    backend.add("lock:k", "theirs", expire=30)  # our lease expired and someone else took it
+    backend.set_releasing("k", {"v": 2}, expire=60, group=None, lease_key="lock:k", token="mine")
+    assert backend.get("k") == {"v": 2} and backend.get("lock:k") == "theirs"
+
+
 def test_set_if_absent_has_one_winner_across_threads(backend):
     barrier = threading.Barrier(16)
     winners = []

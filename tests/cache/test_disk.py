@@ -61,3 +61,20 @@ def test_each_connections_page_cache_is_bounded(tmp_path):
     assert store.sqlite_cache_size == 512
     assert store._sql("PRAGMA cache_size").fetchone()[0] == 512
     backend.close()
+
+
+def test_the_same_stored_bytes_decode_once_and_the_memory_of_them_is_bounded():
+    from app.cache.base import _MISSING, _Decoded, decode, encode
+
+    raw = encode({"merchant_user_id": "42", "email": "dana@example.com"})
+    first = decode(raw)
+    assert first == {"merchant_user_id": "42", "email": "dana@example.com"}
+    assert decode(bytes(raw)) is first  # identical bytes: the value decoded last time
+    assert decode(b"\x80\x04not json") is None and decode(None) is None
+
+    memo = _Decoded(max_bytes=100, max_entry=40)
+    memo.put(b"a" * 41, 1)  # larger than an entry may be: not kept
+    for n in range(6):
+        memo.put(bytes([65 + n]) * 30, n)
+    assert memo.get(b"a" * 41) is _MISSING and memo._bytes <= 100
+    assert memo.get(b"F" * 30) == 5 and memo.get(b"A" * 30) is _MISSING  # oldest out
