@@ -53,6 +53,7 @@ class Pieces:
         self.deadline = deadline
         self.stats = stats
         self._pending: dict[Future, Callable[[Outcome], None]] = {}
+        self._gathering: list[tuple[list[tuple[str, str]], Callable[[list], None]]] | None = None
         self._waiting: deque[tuple[Callable[[], Outcome], Callable[[Outcome], None]]] = deque()
         self.stopped = False
 
@@ -63,13 +64,35 @@ class Pieces:
 
     def get_all(self, pieces: list[tuple[str, str, Callable[[], Any], str | None, Callable[[Outcome], None]]]) -> None:
         """:meth:`get` of several pieces, their cache entries read in one store call."""
-        peeked = self.cache.peek_many([(kind, key) for kind, key, *_ in pieces], stats=self.stats)
-        for (kind, key, fetch, customer_id, then), found in zip(pieces, peeked):
-            if found is not None:  # fresh, or a remembered 404
-                then(found)
-                continue
-            self.call(lambda k=kind, y=key, f=fetch, c=customer_id: self.cache.get_or_fetch(
-                k, y, f, deadline=self.deadline, customer_id=c, stats=self.stats), then)
+        def dispatch(peeked: list) -> None:
+            for (kind, key, fetch, customer_id, then), found in zip(pieces, peeked):
+                if found is not None:  # fresh, or a remembered 404
+                    then(found)
+                    continue
+                self.call(lambda k=kind, y=key, f=fetch, c=customer_id: self.cache.get_or_fetch(
+                    k, y, f, deadline=self.deadline, customer_id=c, stats=self.stats), then)
+
+        self.peek([(kind, key) for kind, key, *_ in pieces], dispatch)
+
+    def peek(self, keys: list[tuple[str, str]], then: Callable[[list], None]) -> None:
+        """``then(fresh entries or None, in order)`` for ``keys``. Reads asked for by the
+        callbacks of a read (round two, found while handing out round one's cache hits) are
+        gathered into one store call: a warm profile is two reads, one per round (two MGETs on
+        Redis, not one per kind of piece)."""
+        if self._gathering is not None:
+            self._gathering.append((keys, then))
+            return
+        self._gathering = [(keys, then)]
+        try:
+            while self._gathering:
+                reads, self._gathering = self._gathering, []
+                found = self.cache.peek_many([key for keys_, _ in reads for key in keys_], stats=self.stats)
+                at = 0
+                for keys_, handle in reads:  # may ask for more reads: gathered for the next pass
+                    handle(found[at:at + len(keys_)])
+                    at += len(keys_)
+        finally:
+            self._gathering = None
 
     def call(self, work: Callable[[], Outcome], then: Callable[[Outcome], None]) -> None:
         """Run ``work`` in the pool; an OrdergrooveError it raises is handed to ``then``."""
@@ -215,17 +238,20 @@ class ProfilePlan:
                                                                  self._subscriptions_of_items)
 
     def _fetch_products(self, product_ids: list[str]) -> None:
-        wanted: list[str] = []
-        peeked = self.fetcher.cache.peek_many([("product", pid) for pid in product_ids], stats=self.stats)
-        for pid, found in zip(product_ids, peeked):
-            if found is None:
-                wanted.append(pid)
-            else:  # fresh, or a remembered 404 (left out, not partial)
-                self._on_product(pid, found)
-        size = self.client.page_size
-        for start in range(0, len(wanted), size):
-            chunk = wanted[start:start + size]
-            self.pieces.call(lambda c=chunk: self._product_batch(c), lambda results, c=chunk: self._on_batch(c, results))
+        def dispatch(peeked: list) -> None:
+            wanted: list[str] = []
+            for pid, found in zip(product_ids, peeked):
+                if found is None:
+                    wanted.append(pid)
+                else:  # fresh, or a remembered 404 (left out, not partial)
+                    self._on_product(pid, found)
+            size = self.client.page_size
+            for start in range(0, len(wanted), size):
+                chunk = wanted[start:start + size]
+                self.pieces.call(lambda c=chunk: self._product_batch(c),
+                                 lambda results, c=chunk: self._on_batch(c, results))
+
+        self.pieces.peek([("product", pid) for pid in product_ids], dispatch)
 
     def _product_batch(self, ids: list[str]) -> dict[str, Outcome]:
         return self.fetcher.cache.get_many(

@@ -143,6 +143,23 @@ def test_cold_profile_then_warm_profile(fetcher, mocked, monkeypatch):
     assert warm_stats.as_dict() == {"upstream_calls": 0, "cache_hits": 7, "cache_misses": 0, "stale": 0}
 
 
+def test_a_warm_profile_is_two_store_reads_one_per_round(fetcher, mocked, monkeypatch):
+    """Round two's order lines and products were read separately (three MGETs on Redis)."""
+    mock_dana(mocked)
+    fetcher.profile("7781203344", deadline=Deadline(4))
+    reads: list[list[str]] = []
+    get_many = fetcher.cache.backend.get_many
+
+    def counting(keys):
+        reads.append(list(keys))
+        return get_many(keys)
+
+    monkeypatch.setattr(fetcher.cache.backend, "get_many", counting)
+    fetcher.profile("7781203344", deadline=Deadline(4))
+    assert [sorted(k.split(":")[0] for k in keys) for keys in reads] == [
+        ["customer", "orders", "subscriptions"], ["items", "items", "product", "product"]]
+
+
 def test_profile_binds_each_live_subscription_to_its_upcoming_order(fetcher, mocked):
     mock_dana(mocked)
     profile = fetcher.profile("7781203344", deadline=Deadline(4))
