@@ -135,7 +135,8 @@ class SandboxServer:
 
     def request_log(self) -> list[dict[str, Any]]:
         """Every data request since the last reset, oldest first: ``{"method", "path", "endpoint",
-        "query": {name: [values]}, "status", "started", "ended"}`` (``time.monotonic()`` seconds)."""
+        "query": {name: [values]}, "status", "arrived", "started", "ended"}`` (``time.monotonic()``
+        seconds: accepted, through the gate, answered; the latency counts from ``arrived``)."""
         return self._stats.request_log()
 
     def reset_stats(self) -> None:

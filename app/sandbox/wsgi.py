@@ -2,8 +2,8 @@
 
 Order at the gate, as a client of Ordergroove would see it: the request is counted, may draw a
 fault (hang, 429, 500/503, trickled body), and only then is its ``x-api-key`` checked. Whatever
-the answer, it leaves no earlier than the injected latency after the request arrived (the time
-the server's handler thread took it, :data:`ARRIVED`), then the request is logged. The sandbox's
+the answer, it leaves no earlier than the injected latency after the request arrived (when the
+server accepted the connection, :data:`ARRIVED`), then the request is logged. The sandbox's
 own work (parsing, routing, JSON) is inside that latency, not added to it: a single Python
 process serialises that work across parallel requests, which a real Ordergroove does not, and
 would otherwise add a few milliseconds per concurrent request to what a benchmark measures.
@@ -89,7 +89,8 @@ def _gate(state: SandboxState) -> Response | None:
     if request.path.startswith(IMAGE_PATH):  # the merchant's CDN, not Ordergroove
         return None
     g.data_path = True
-    g.started = request.environ.get(ARRIVED) or time.monotonic()
+    g.started = time.monotonic()
+    g.arrived = request.environ.get(ARRIVED) or g.started
     rule = request.url_rule
     g.template = rule.rule.replace("<rid>", "{id}") if rule is not None else "(unmatched)"
     state.stats.count(g.template, request.method)
@@ -117,7 +118,7 @@ def _gate(state: SandboxState) -> Response | None:
 
 def _after(state: SandboxState, response: Response) -> Response:
     if g.get("data_path"):
-        state.injector.delay(since=g.started)
+        state.injector.delay(since=g.arrived)
         state.stats.status(response.status_code)
         _log_request(state.stats, response.status_code)
         if g.get("trickle") and not response.is_streamed:
@@ -144,7 +145,7 @@ def _trickled(body: bytes, injector: FaultInjector) -> Iterator[bytes]:
 def _log_request(stats: Stats, status: int | str) -> None:
     stats.log({"method": request.method, "path": request.path, "endpoint": g.template,
                "query": {k: request.args.getlist(k) for k in request.args},
-               "status": status, "started": g.started, "ended": time.monotonic()})
+               "status": status, "arrived": g.arrived, "started": g.started, "ended": time.monotonic()})
 
 
 def _is_loopback(addr: str | None) -> bool:
