@@ -204,6 +204,8 @@ def load_function(key: str, payload: dict, wrk: str | None, work: Path):
 
 def over_gunicorn(args, results: dict, sandbox: SandboxProcess, key: str, payload: dict, work: Path,
                   wrk: str | None, load) -> None:
+    import diskcache
+
     def start(name: str, **options) -> ApiProcess:
         return ApiProcess(sandbox_url=sandbox.base_url, data_dir=measure.fresh_dir(work / name), signing_key=key,
                           log_path=work / f"{name}.log", env={"GLADLY_REPLAY_WINDOW_S": REPLAY_WINDOW_S}, **options)
@@ -224,6 +226,13 @@ def over_gunicorn(args, results: dict, sandbox: SandboxProcess, key: str, payloa
         results["default_config"] = gunicorn_defaults()
         if warm(api) != 200:
             raise RuntimeError("warm-up lookup through gunicorn failed")
+        say("cold DETAILED lookups through gunicorn (the whole disk cache cleared before each) …")
+        store = diskcache.Cache(str(api.data_dir / "cache"))
+        try:
+            results["cold_by_endpoint_gunicorn"] = {"fully cold": upstream.cold_by_endpoint(
+                lambda: warm(api), store.clear, sandbox, args.cold_runs)}
+        finally:
+            store.close()
         load(api, 16, 2)  # warm every worker's connections and cache pages
         say("single-client warm latency through gunicorn (wrk -c1) …")
         results["gunicorn_warm"] = load(api, 1, min(args.seconds, 6))

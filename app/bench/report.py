@@ -94,8 +94,8 @@ NOT_BUILT = "n/a (not built)"
 
 def upstream_rows(r: dict[str, Any]) -> list[Row]:
     """Issue 8-11 rows: cold lookups by endpoint, request budget, worker memory, actions, webhooks."""
-    rows: list[Row] = []
     rows: list[Row] = cold_rows(r, r.get("cold_by_endpoint") or {}, "in-process")
+    rows += cold_rows(r, r.get("cold_by_endpoint_gunicorn") or {}, "through gunicorn (defaults)")
     if "budget" in r:
         b = r["budget"]
         limit = b.get("limit")

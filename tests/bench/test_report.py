@@ -32,6 +32,14 @@ def test_bench_rows_judge_targets():
     assert "1200 ms (summary)" in health[1] and "❌" in health[2]
 
 
+def test_the_fully_cold_lookup_is_judged_through_gunicorn_too():
+    results = {"latency_ms": 50.0, "rtt_measured_ms": 50.0, "cold_by_endpoint": {"fully cold": cold(105.0)},
+               "cold_by_endpoint_gunicorn": {"fully cold": cold(120.0)}}
+    [in_process, gunicorn] = [row for row in bench_rows(results) if row[0].startswith("Cold")]
+    assert "in-process" in in_process[0] and "2.10×" in in_process[1] and "✅" in in_process[2]
+    assert "through gunicorn" in gunicorn[0] and "2.40×" in gunicorn[1] and "❌" in gunicorn[2]
+
+
 def test_the_stop_6_cold_rows_are_gone():
     """Issue 9's cold rows (fully cold, catalogue cached, 12 subscriptions) replaced the three
     ≤ 2.5× rows; results shaped like the old ones produce no cold row."""
