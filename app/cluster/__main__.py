@@ -112,6 +112,9 @@ def main(argv: list[str] | None = None) -> int:
             server.stop()
 
     signal.signal(signal.SIGTERM, lambda *_: (stop_all(), sys.exit(0)))
+    # Ctrl-C stops everything even when started from a script's background job, which starts
+    # its children with SIGINT ignored (Python then leaves it ignored, and Ctrl-C did nothing)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         for server in servers:
             print(f"[cluster] starting {type(server).__name__} on port {server.port}", flush=True)

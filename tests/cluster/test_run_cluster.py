@@ -29,8 +29,11 @@ def _lines(stream, into: queue.Queue) -> None:
 
 def _run_until_ready(command: list[str]) -> tuple[subprocess.Popen, list[str]]:
     """Start ``command``; its output up to the line saying it is up (the test fails at an early exit)."""
+    # started with SIGINT ignored, as a script's background job starts its children: Ctrl-C
+    # must stop everything all the same
     process = subprocess.Popen(command, cwd=ROOT, env=clean_env(), stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+                               stderr=subprocess.STDOUT, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=_lines, args=(process.stdout, lines), daemon=True).start()
     seen: list[str] = []
