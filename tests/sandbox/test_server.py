@@ -199,17 +199,20 @@ def test_fault_shares_over_http():
 
 
 def test_latency_is_per_request_and_parallel():
-    """Each request waits the latency on its own: 16 parallel requests all overlap (per the request log)."""
-    with SandboxServer(latency_ms=500) as sb:
+    """Each request waits the latency on its own: 16 parallel requests all overlap (per the request log).
+
+    The latency is long because accepting 16 connections in this busy test process (one GIL with
+    the 16 clients) took over 0.5 s on a loaded machine: that is scheduling, not the sandbox."""
+    with SandboxServer(latency_ms=2000) as sb:
         url = f"{sb.base_url}/customers/{KNOWN['reference']}/"
         fetch = lambda _: requests.get(url, headers={"x-api-key": sb.api_key}, timeout=10).status_code
         started = time.monotonic()
         assert fetch(0) == 200
-        assert time.monotonic() - started >= 0.5
+        assert time.monotonic() - started >= 2.0
         with ThreadPoolExecutor(16) as pool:
             assert set(pool.map(fetch, range(16))) == {200}
         parallel = sb.request_log()[1:]
-        assert len(parallel) == 16 and all(e["ended"] - e["arrived"] >= 0.5 for e in parallel)
+        assert len(parallel) == 16 and all(e["ended"] - e["arrived"] >= 2.0 for e in parallel)
         # the latency counts from arrival: all 16 had arrived before the first was answered
         assert max(e["arrived"] for e in parallel) < min(e["ended"] for e in parallel)
 
