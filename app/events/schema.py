@@ -238,11 +238,6 @@ def event_row(event: LookupEvent) -> tuple:
 _UPSTREAM, _HITS, _STALE = (COLUMNS.index(name) for name in ("upstream_calls", "cache_hits", "stale"))
 
 
-def rollup_row(row: Sequence) -> tuple:
-    """The :data:`ROLLUP_SQL` parameters adding one event row to its hour."""
-    return (row[1], row[2], row[3], 1, row[_STALE], row[_UPSTREAM], row[_HITS])
-
-
 def rollup_rows(rows: Iterable[Sequence]) -> list[tuple]:
     """:data:`ROLLUP_SQL` parameters adding many event rows, one per (hour, level, outcome)."""
     sums: dict[tuple, list[int]] = {}
