@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -154,4 +155,36 @@ def test_a_batch_that_cannot_be_written_is_counted_and_the_writer_goes_on(lost):
         batcher.submit(n)
     assert batcher.flush(timeout_s=5)
     assert lost == [13] and calls == [[12], [13], [14]] and batcher.alive
+    batcher.close()
+
+
+def test_the_writer_lingers_to_gather_a_batch_and_a_flush_or_full_batch_cuts_it_short(lost):
+    write = Recorder()
+    batcher = WriteBatcher(write, on_lost=lambda items, reason: lost.extend(items), batch_size=5,
+                           linger_s=60).start()
+    for n in range(3):
+        batcher.submit(n)
+    assert not write.entered.wait(0.3)  # lingering: three events are not a batch yet
+    assert batcher.flush(timeout_s=5)  # a flush does not wait out the linger
+    assert write.batches == [[0, 1, 2]]
+    for n in range(3, 8):
+        batcher.submit(n)  # a full batch is written at once, without a flush
+    for _ in range(100):
+        if len(write.batches) == 2:
+            break
+        time.sleep(0.05)
+    assert write.batches[1] == [3, 4, 5, 6, 7]
+    batcher.submit(8)
+    batcher.close()  # close writes the lingering rest at once
+    assert write.written == list(range(9)) and not lost
+
+
+def test_a_full_queue_ends_the_linger_so_waiting_submitters_lose_nothing(lost):
+    write = Recorder()
+    batcher = WriteBatcher(write, on_lost=lambda items, reason: lost.extend(items), batch_size=1000,
+                           max_queue=4, max_wait_s=5, linger_s=60).start()
+    for n in range(10):
+        assert batcher.submit(n)  # the 5th waits for room: the writer stops lingering for it
+    assert batcher.flush(timeout_s=5)
+    assert write.written == list(range(10)) and not lost
     batcher.close()
