@@ -125,6 +125,17 @@ class CacheBackend(ABC):
     def add(self, key: str, value: Any, *, expire: Seconds, group: str | None = None) -> bool:
         """Store only when absent (or expired); True for exactly one of concurrent callers."""
 
+    def set_many(self, items: list[tuple[str, Any]], *, expire: Seconds) -> None:
+        """:meth:`set` of several ``(key, value)`` pairs, in no group (one transaction or round
+        trip where the store allows): the records of one batch request."""
+        for key, value in items:
+            self.set(key, value, expire=expire)
+
+    def add_many(self, keys: list[str], value: Any, *, expire: Seconds) -> list[bool]:
+        """:meth:`add` of ``value`` under each of ``keys``, in order (one transaction or round trip
+        where the store allows): the leases of one round's pieces, taken before any is fetched."""
+        return [self.add(key, value, expire=expire) for key in keys]
+
     @abstractmethod
     def delete(self, key: str) -> bool:
         """Remove ``key``; True when it existed."""

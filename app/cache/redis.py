@@ -148,6 +148,34 @@ class RedisBackend(CacheBackend):
     def add(self, key: str, value: Any, *, expire: Seconds, group: str | None = None) -> bool:
         return self._store(key, value, expire, group, only_if_absent=True)
 
+    def set_many(self, items: list[tuple[str, Any]], *, expire: Seconds) -> None:
+        """One pipelined round trip of ``SET PX``."""
+        if not items:
+            return
+        ms = self._ms(expire)
+
+        def set_all() -> None:
+            pipe = self._client.pipeline(transaction=False)
+            for key, value in items:
+                pipe.set(self._keys + key, encode(value), px=ms)
+            pipe.execute()
+
+        self._run(set_all)
+
+    def add_many(self, keys: list[str], value: Any, *, expire: Seconds) -> list[bool]:
+        """One pipelined round trip of ``SET NX PX`` (each atomic on its own)."""
+        if len(keys) <= 1:
+            return [self.add(key, value, expire=expire) for key in keys]
+        raw, ms = encode(value), self._ms(expire)
+
+        def add_all() -> list[bool]:
+            pipe = self._client.pipeline(transaction=False)
+            for key in keys:
+                pipe.set(self._keys + key, raw, px=ms, nx=True)
+            return [bool(done) for done in pipe.execute()]
+
+        return self._run(add_all)
+
     def delete(self, key: str) -> bool:
         return bool(self._run(self._client.delete, self._keys + key))
 

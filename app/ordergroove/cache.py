@@ -210,6 +210,12 @@ class ResourceCache:
     def _read(self, key: str) -> tuple | None:
         return self._entry(self._store_get(key))
 
+    def _read_many(self, kind: str, keys: Iterable[str]) -> dict[str, tuple | None]:
+        """``{key: entry or None}`` of one kind, in one store read."""
+        keys = list(keys)
+        stored = self._safe([None] * len(keys), self.backend.get_many, [self.cache_key(kind, key) for key in keys])
+        return {key: self._entry(raw) for key, raw in zip(keys, stored)}
+
     def _write(self, key: str, entry: tuple, expire: float, group: str | None) -> None:
         self._store_set(key, list(entry), expire, group)
 
@@ -300,28 +306,44 @@ class ResourceCache:
                     break
         return found
 
+    def lease_many(self, pieces: list[tuple[str, Any]], *, deadline: Deadline) -> list[str | None]:
+        """Take the fetch leases of several ``(kind, key)`` pieces in one store call: the token
+        of each lease taken (hand it to :meth:`get_or_fetch` as ``lease``), ``None`` where
+        another caller holds it. A cold round leases all its pieces before sending any request,
+        instead of each piece writing its own lease in turn (SQLite takes one writer at a time)."""
+        token = uuid.uuid4().hex
+        lease_s = max(1.0, min(self.max_lease_s, deadline.remaining()))
+        keys = ["lock:" + self.cache_key(kind, key) for kind, key in pieces]
+        taken = self._safe([True] * len(keys), self.backend.add_many, keys, token, expire=lease_s)
+        return [token if ok else None for ok in taken]
+
+    def release_lease(self, kind: str, key: Any, token: str) -> None:
+        """Give back a lease of :meth:`lease_many` whose piece will not be fetched after all."""
+        self._release("lock:" + self.cache_key(kind, key), token)
+
     def get_or_fetch(self, kind: str, key: Any, fetch: Callable[[], Any], *, deadline: Deadline,
-                     customer_id: Any = None, stats=None) -> CacheResult:
+                     customer_id: Any = None, stats=None, lease: str | None = None) -> CacheResult:
         """The cached value when fresh; otherwise ``fetch()`` once (across threads and processes).
 
         ``customer_id`` tags the entry for :meth:`invalidate_customer`. When ``fetch`` raises
         Unavailable/RateLimited and an expired entry younger than ``stale_max_age`` exists, that
         entry is returned with ``stale=True``. A 404 of a customer or product is remembered for
-        ``negative_ttl`` seconds and re-raised from the cache.
+        ``negative_ttl`` seconds and re-raised from the cache. ``lease`` is the token of this
+        piece's lease when the caller already took it (:meth:`lease_many`); it is released here.
         """
         ckey = self.cache_key(kind, key)
+        lock_key = "lock:" + ckey
+        if lease is not None:
+            return self._fetch_leased(kind, ckey, None, fetch, lock_key, lease, customer_id, stats)
         entry = self._read(ckey)
         if self._fresh(kind, entry, self._clock()):
             return self._answer_fresh(kind, entry, stats)
 
-        lock_key = "lock:" + ckey
         token = uuid.uuid4().hex
-        leased = False
         while True:
             lease_s = max(1.0, min(self.max_lease_s, deadline.remaining()))
             if self._take_lease(lock_key, token, lease_s):
-                leased = True
-                break
+                return self._fetch_leased(kind, ckey, entry, fetch, lock_key, token, customer_id, stats)
             # Someone else is fetching this key: wait for their answer rather than ask again. With
             # an expired copy in hand, wait only ``stale_wait_s``; if their fetch fails or takes
             # longer, answer from the copy instead of asking Ordergroove again ourselves.
@@ -337,13 +359,27 @@ class ResourceCache:
             if self._usable_stale(kind, entry, self._clock()):
                 return self._answer_stale(kind, entry, stats)
             if deadline.expired():
-                break  # fetch below fails fast on the expired deadline, then raise
+                return self._fetch(kind, ckey, entry, fetch, customer_id, stats)  # fails fast, then raises
 
+    def _fetch_leased(self, kind: str, ckey: str, entry: tuple | None, fetch: Callable[[], Any],
+                      lock_key: str, token: str, customer_id: Any, stats) -> CacheResult:
+        """:meth:`_fetch` holding the lease, which the value's write (or the end) releases."""
+        leased = True
         try:
-            if leased:  # the winner may have finished between our first read and our lease
-                latest = self._read(ckey)
-                if self._fresh(kind, latest, self._clock()):
-                    return self._answer_fresh(kind, latest, stats)
+            latest = self._read(ckey)  # the winner may have finished between the last read and our lease
+            if self._fresh(kind, latest, self._clock()):
+                return self._answer_fresh(kind, latest, stats)
+            leased = False  # from here _fetch releases it
+            return self._fetch(kind, ckey, latest or entry, fetch, customer_id, stats, lease=(lock_key, token))
+        finally:
+            if leased:
+                self._release(lock_key, token)
+
+    def _fetch(self, kind: str, ckey: str, entry: tuple | None, fetch: Callable[[], Any], customer_id: Any,
+               stats, *, lease: tuple[str, str] | None = None) -> CacheResult:
+        """Ask Ordergroove and store the answer (releasing ``lease``, a ``(lock_key, token)``);
+        on Unavailable/RateLimited answer ``entry`` when it is usable stale."""
+        try:
             metrics.CACHE_MISSES.labels(kind).inc()
             if stats is not None:
                 stats.incr("cache_misses")
@@ -360,16 +396,17 @@ class ResourceCache:
                 raise
             now = self._clock()
             result = CacheResult(value, _utc(now), stale=False, hit=False)
-            if leased:
-                leased = False  # released by the write
+            if lease is not None:
+                lock_key, token = lease
+                lease = None  # released by the write
                 self._write_releasing(ckey, (_OK, now, value), self._ttl(kind) + self.stale_max_age,
                                       self._tag(customer_id), lock_key, token)
             else:
                 self._write(ckey, (_OK, now, value), self._ttl(kind) + self.stale_max_age, self._tag(customer_id))
             return result
         finally:
-            if leased:
-                self._release(lock_key, token)
+            if lease is not None:
+                self._release(*lease)
 
     def get_many(self, kind: str, keys: Iterable[str], fetch_many: Callable[[list[str]], Iterable[Any]], *,
                  id_of: Callable[[Any], str | None], deadline: Deadline,
@@ -385,8 +422,7 @@ class ResourceCache:
         """
         results: dict[str, CacheResult | OrdergrooveError | None] = {}
         expired: dict[str, tuple | None] = {}
-        for key in dict.fromkeys(keys):
-            entry = self._read(self.cache_key(kind, key))
+        for key, entry in self._read_many(kind, dict.fromkeys(keys)).items():
             if self._fresh(kind, entry, self._clock()):
                 results[key] = self._fresh_or_error(kind, entry, stats)
             else:
@@ -403,8 +439,7 @@ class ResourceCache:
                 patience = Deadline(min(self.stale_wait_s, deadline.remaining())) if all_stale else deadline
                 while self._lease_held(lock_key) and not patience.expired():
                     self._sleep(min(self.poll_interval, patience.remaining()))
-            for key in list(expired):
-                latest = self._read(self.cache_key(kind, key))
+            for key, latest in self._read_many(kind, list(expired)).items():
                 if self._fresh(kind, latest, self._clock()):
                     results[key] = self._fresh_or_error(kind, latest, stats)
                     del expired[key]
@@ -426,12 +461,16 @@ class ResourceCache:
                         if self._usable_stale(kind, entry, self._clock()) else exc
                 return results
             now = self._clock()
+            fetched: dict[str, Any] = {}
             for record in records:
                 key = id_of(record)
-                if key in expired and key not in results:
-                    self._write(self.cache_key(kind, key), (_OK, now, record), self._ttl(kind) + self.stale_max_age,
-                                None)
+                if key in expired and key not in fetched:
+                    fetched[key] = record
                     results[key] = CacheResult(record, _utc(now), stale=False, hit=False)
+            if fetched:  # one store write for the batch's records
+                self._safe(None, self.backend.set_many,
+                           [(self.cache_key(kind, key), [_OK, now, record]) for key, record in fetched.items()],
+                           expire=max(1.0, self._ttl(kind) + self.stale_max_age))
             for key in expired:
                 results.setdefault(key, None)
             return results

@@ -233,3 +233,21 @@ def test_get_many_answers_in_order_with_none_for_the_absent(backend):
     backend.set("c", [3], expire=60)
     assert backend.get_many(["a", "b", "c"]) == [{"n": 1}, None, [3]]
     assert backend.get_many([]) == []
+
+
+def test_add_many_takes_each_absent_key_once_and_leaves_held_ones(backend):
+    assert backend.add("lock:b", "theirs", expire=60)
+    assert backend.add_many(["lock:a", "lock:b", "lock:c"], "mine", expire=60) == [True, False, True]
+    assert [backend.get(k) for k in ("lock:a", "lock:b", "lock:c")] == ["mine", "theirs", "mine"]
+    assert backend.add_many(["lock:a", "lock:c"], "again", expire=60) == [False, False]
+    assert backend.add_many(["lock:d"], "one", expire=0.3) == [True] and backend.add_many([], "x", expire=1) == []
+    assert eventually(lambda: backend.get("lock:d") is None)  # expired: free again
+    assert backend.add_many(["lock:d", "lock:e"], "later", expire=60) == [True, True]
+
+
+def test_set_many_stores_every_pair_with_its_expiry(backend):
+    backend.set("product:b", "old", expire=60)
+    backend.set_many([("product:a", {"id": "a"}), ("product:b", {"id": "b"})], expire=0.5)
+    backend.set_many([], expire=1)
+    assert backend.get_many(["product:a", "product:b"]) == [{"id": "a"}, {"id": "b"}]
+    assert eventually(lambda: backend.get_many(["product:a", "product:b"]) == [None, None])

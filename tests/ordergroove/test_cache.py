@@ -280,6 +280,60 @@ def test_waiter_fetches_itself_when_an_abandoned_lease_expires(cache):
     assert result.value == "mine" and fetch.calls == 1
 
 
+def test_leases_taken_together_are_used_by_their_fetches_and_released(cache):
+    cache.backend.add("lock:items:o2", "someone-else", expire=30)
+    tokens = cache.lease_many([("items", "o1"), ("items", "o2"), ("orders", "c1")], deadline=forever())
+    assert tokens[0] and tokens[1] is None and tokens[2] == tokens[0]  # o2 is someone else's fetch
+    assert not cache.backend.add("lock:items:o1", "me-too", expire=30)  # held until its fetch ends
+    fetch = Upstream(["line"])
+    result = cache.get_or_fetch("items", "o1", fetch, deadline=forever(), lease=tokens[0])
+    assert result.value == ["line"] and not result.hit and fetch.calls == 1
+    assert cache.backend.get("lock:items:o1") is None  # released by the value's write
+    failing = Upstream(Unavailable("down"))
+    with pytest.raises(Unavailable):
+        cache.get_or_fetch("orders", "c1", failing, deadline=forever(), lease=tokens[2])
+    assert cache.backend.get("lock:orders:c1") is None  # released on failure too
+    assert cache.backend.get("lock:items:o2") == "someone-else"
+
+
+def test_a_pre_taken_lease_finds_a_value_stored_meanwhile_and_serves_stale_on_failure(cache, clock):
+    cache.get_or_fetch("orders", "c2", Upstream("old"), deadline=forever())
+    [token] = cache.lease_many([("orders", "c2")], deadline=forever())  # fresh: a caller may still lease
+    hit = cache.get_or_fetch("orders", "c2", Upstream(AssertionError("must not fetch")), deadline=forever(),
+                             lease=token)
+    assert hit.hit and hit.value == "old" and cache.backend.get("lock:orders:c2") is None
+    clock.now += 600  # expired, still within the stale age
+    [token] = cache.lease_many([("orders", "c2")], deadline=forever())
+    stale = cache.get_or_fetch("orders", "c2", Upstream(Unavailable("down")), deadline=forever(), lease=token)
+    assert stale.stale and stale.value == "old" and cache.backend.get("lock:orders:c2") is None
+
+
+def test_leases_cannot_be_taken_from_a_broken_cache_so_everyone_fetches(cache):
+    cache.backend = Broken()
+    tokens = cache.lease_many([("items", "a"), ("items", "b")], deadline=forever())
+    assert all(tokens)
+    assert cache.get_or_fetch("items", "a", Upstream(["x"]), deadline=forever(), lease=tokens[0]).value == ["x"]
+
+
+def test_a_plan_that_stops_gives_back_the_leases_of_pieces_it_never_fetched(cache):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from app.ordergroove.plan import Pieces
+
+    release = threading.Event()
+    with ThreadPoolExecutor(2) as pool:
+        pieces = Pieces(cache, lambda: pool, max_in_flight=1, deadline=Deadline(5), stats=None)
+        slow = lambda: release.wait(5) and "o1"  # noqa: E731 - in flight until released
+        pieces.get_all([("items", "o1", slow, None, print), ("items", "o2", Upstream("o2"), None, print)])
+        assert cache.backend.get("lock:items:o2")  # leased with o1, waiting behind the in-flight cap
+        pieces.stop()
+        pieces.close()  # o2 never runs: its lease is given back at once, not left to expire
+        assert cache.backend.get("lock:items:o2") is None
+        release.set()
+    assert cache.backend.get("lock:items:o1") is None  # the running fetch released its own
+    assert cache.peek("items", "o1").value == "o1" and cache.peek("items", "o2") is None
+
+
 def _run_python(code: str, cwd: Path) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], cwd=cwd, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
