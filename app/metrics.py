@@ -89,8 +89,8 @@ ACTIONS = Counter(
 )
 WEBHOOKS = Counter(
     "ogtk_webhooks_total",
-    "Ordergroove webhook deliveries, by outcome (applied, duplicate, ignored; rejected: a bad "
-    "signature, a body too large or not an event).",
+    "Ordergroove webhook deliveries, by outcome (applied, duplicate; ignored: no customer, or a "
+    "signed body that is not an event; rejected: a bad signature, or a body over 1 MiB).",
     ["outcome"],
 )
 

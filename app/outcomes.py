@@ -25,5 +25,5 @@ METRIC_OUTCOMES = OUTCOMES + REFUSED
 #: what a Gladly Action submit came to (CONTRACT section 8): action events, ``ogtk_actions_total``
 ACTION_OUTCOMES = ("done", "invalid", "rejected", "error")
 #: what an Ordergroove webhook delivery came to (CONTRACT section 9): webhook events,
-#: ``ogtk_webhooks_total`` (``rejected``: bad signature)
+#: ``ogtk_webhooks_total`` (``rejected``: bad signature or over 1 MiB; ``ignored``: nothing to do)
 WEBHOOK_OUTCOMES = ("applied", "duplicate", "ignored", "rejected")

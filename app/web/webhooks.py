@@ -2,7 +2,8 @@
 
 CONTRACT §9 in order: 404 while no ``ORDERGROOVE_WEBHOOK_KEY`` is set; 413 over 1 MiB (before
 the signature, so no one makes us hash a huge body); 401 unless a ``sig`` matches a key (logged
-without the body); 400 for a body that is not a JSON object with an ``id``; then the event id
+without the body); 400 for a body that is not a JSON object with an ``id`` (recorded as
+``ignored``: the signature held, so it is not a signature failure on the dashboard); then the event id
 is remembered for 7 days in the cache every worker shares (a repeat answers ``duplicate``); the
 customer is ``data.object.customer`` (``merchant_user_id`` on ``subscriber.*`` events), and
 every cached piece of theirs is dropped, whatever the event's type, since events arrive out of
@@ -93,7 +94,7 @@ def webhook() -> Response:
     try:
         event_id, event_type, customer_id = parse_event(raw)
     except _BadEvent as exc:
-        _finish(services, started, REJECTED, reason="invalid_event", size=len(raw))
+        _finish(services, started, IGNORED, reason="invalid_event", size=len(raw))  # authentic, unusable
         return error_response(400, "invalid_event", str(exc))
     if not _first_delivery(services, event_id):
         outcome = DUPLICATE

@@ -84,7 +84,8 @@ last.metric("Last received", "never" if summary.last_received is None else
             help="The latest authentic delivery (any outcome but rejected), however old.")
 delivered.metric(f"Deliveries · {choice}", f"{summary.deliveries:,}", border=True)
 failures.metric(f"Signature failures · {choice}", f"{summary.signature_failures:,}", border=True,
-                help="Deliveries refused with a 401: a wrong or rotated ORDERGROOVE_WEBHOOK_KEY, or a forgery.")
+                help="Deliveries refused with a 401 (a wrong or rotated ORDERGROOVE_WEBHOOK_KEY, or a forgery), "
+                     "and bodies over 1 MiB, refused before their signature is checked.")
 if summary.deliveries:
     counts = data.webhook_counts(store, db, hooks_window.start, hooks_window.end, hooks_window.bucket)
     st.altair_chart(charts.count_bars(counts, hooks_window.bucket, charts.WEBHOOK_COLORS, "deliveries"),
