@@ -30,18 +30,28 @@ def load_settings() -> Settings:
     return Settings.from_env()
 
 
-@st.cache_resource(show_spinner=False)
+#: the Services built last; the next build closes it (Streamlit drops cached resources silently)
+_current: list = []
+
+
+@st.cache_resource(show_spinner=False, max_entries=1)
 def services(key: tuple[tuple[str, str], ...] = ()):  # noqa: ANN201 - Services, imported lazily
     """The process-wide Services (fetcher, lookups, events), built once per configuration.
 
-    ``key`` (see :func:`config_key`) is hashed by Streamlit, so a changed environment builds anew.
+    ``key`` (see :func:`config_key`) is hashed by Streamlit, so a changed environment builds anew,
+    and the Services it replaces (or that a cleared cache forgot) is closed: its fetch threads,
+    pruner and database connections would otherwise live as long as the process.
 
     >>> svc = services(config_key())
     >>> svc.events, svc.fetcher, svc.lookups
     """
     from app.services import Services  # imported here so a broken sibling module is reported, not fatal
 
-    return Services.build(load_settings())
+    fresh = Services.build(load_settings())
+    replaced, _current[:] = list(_current), [fresh]
+    for old in replaced:
+        old.close()
+    return fresh
 
 
 def settings_problem() -> str | None:

@@ -37,9 +37,21 @@ def test_services_are_built_once_per_configuration(dashboard_env, monkeypatch, t
     try:
         assert resources.services(resources.config_key()) is first
         assert first.settings.data_dir == dashboard_env
+        closed = []
+
+        def spy(services):
+            close = services.close
+            monkeypatch.setattr(services, "close", lambda: (closed.append(services), close()))
+
+        spy(first)
         monkeypatch.setenv("OGTK_DATA_DIR", str(tmp_path / "other"))
         second = resources.services(resources.config_key())
         assert second is not first and second.settings.data_dir == tmp_path / "other"
+        assert closed == [first]  # replaced, so its threads and connections are released
+        spy(second)
+        st.cache_resource.clear()
+        third = resources.services(resources.config_key())  # a cleared cache builds anew
+        assert third is not second and closed == [first, second]
     finally:
         st.cache_resource.clear()
 
