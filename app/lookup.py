@@ -17,7 +17,8 @@ from .deadline import Deadline
 from .gladly.presenter import present_basic, present_detailed
 from .gladly.schema import LookupRequest
 from .ordergroove.fetcher import FetchStats, ProfileFetcher
-from .outcomes import AMBIGUOUS, EMAIL_AMBIGUOUS, EMAIL_UNKNOWN, ERROR, ID_UNKNOWN, MATCHED, UNMATCHED, UPSTREAM_ERROR
+from .outcomes import (AMBIGUOUS, EMAIL_AMBIGUOUS, EMAIL_UNKNOWN, ERROR, ID_UNKNOWN, MATCHED, NO_IDENTIFIER, UNMATCHED,
+                       UPSTREAM_ERROR)
 
 __all__ = ["AMBIGUOUS", "BASIC_RESULT_LIMIT", "ERROR", "MATCHED", "UNMATCHED", "LookupResult", "LookupService",
            "response_body"]
@@ -121,9 +122,9 @@ class LookupService:
         )
 
 
-def _unmatched_reason(request: LookupRequest) -> str | None:
-    """The id Gladly sent is the primary key: unknown id first, else the emails; phones alone
-    (which never match) leave no reason."""
+def _unmatched_reason(request: LookupRequest) -> str:
+    """The id Gladly sent is the primary key: unknown id first, else the emails; a lookup with
+    neither (phones alone, which never match) says so, so the admin sees why it cannot link."""
     if request.external_customer_id:
         return ID_UNKNOWN
-    return EMAIL_UNKNOWN if request.emails else None
+    return EMAIL_UNKNOWN if request.emails else NO_IDENTIFIER

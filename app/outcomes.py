@@ -13,7 +13,8 @@ OUTCOMES = (MATCHED, UNMATCHED, AMBIGUOUS, ERROR)
 #: why a lookup did not match (CONTRACT section 5): on the LookupResult and the event
 ID_UNKNOWN, EMAIL_UNKNOWN, EMAIL_AMBIGUOUS, UPSTREAM_ERROR = "id_unknown", "email_unknown", "email_ambiguous", \
     "upstream_error"
-REASON_CODES = (ID_UNKNOWN, EMAIL_UNKNOWN, EMAIL_AMBIGUOUS, UPSTREAM_ERROR)
+NO_IDENTIFIER = "no_identifier"  # neither an id nor an email: phones alone never match
+REASON_CODES = (ID_UNKNOWN, EMAIL_UNKNOWN, EMAIL_AMBIGUOUS, UPSTREAM_ERROR, NO_IDENTIFIER)
 
 UNAUTHORIZED, INVALID = "unauthorized", "invalid"
 #: requests refused before matching: counted in metrics, never stored as events (CONTRACT §5)

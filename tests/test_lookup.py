@@ -104,7 +104,7 @@ def test_detailed_by_email_with_several_candidates_is_ambiguous_when_unique_is_r
 @pytest.mark.parametrize("payload, reason", [
     (detailed(emails=["nobody@example.com"]), "email_unknown"),
     (basic(emails=["nobody@example.com"]), "email_unknown"),
-    (basic(phones=["+14155550123"]), None),  # phones never match, and leave no reason
+    (basic(phones=["+14155550123"]), "no_identifier"),  # phones never match: the reason says so
 ])
 def test_unmatched_reasons(payload, reason):
     result = run(Fetcher(people(1)), payload)

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from ..outcomes import (ACTION_OUTCOMES, EMAIL_AMBIGUOUS, EMAIL_UNKNOWN, ID_UNKNOWN, OUTCOMES, UPSTREAM_ERROR,
-                        WEBHOOK_OUTCOMES)
+from ..outcomes import (ACTION_OUTCOMES, EMAIL_AMBIGUOUS, EMAIL_UNKNOWN, ID_UNKNOWN, NO_IDENTIFIER, OUTCOMES,
+                        UPSTREAM_ERROR, WEBHOOK_OUTCOMES)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .hashing import EmailHasher
@@ -28,6 +28,7 @@ REASONS = {
     EMAIL_UNKNOWN: "email not in Ordergroove",
     EMAIL_AMBIGUOUS: "several Ordergroove customers share this email",
     UPSTREAM_ERROR: "Ordergroove failed",
+    NO_IDENTIFIER: "no id or email to match (phones never match)",
 }
 ACTIONS = ("cancel", "skip")
 ACTION_SOURCES = ("gladly", "cli")
@@ -69,7 +70,7 @@ def default_reason(outcome: str, external_customer_id: str | None, has_emails: b
     if outcome == "unmatched":
         if external_customer_id:
             return "id_unknown"
-        return "email_unknown" if has_emails else None
+        return "email_unknown" if has_emails else "no_identifier"
     return None
 
 

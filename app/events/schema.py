@@ -100,7 +100,7 @@ _V2_BACKFILL = """
 UPDATE lookup_events SET reason = CASE outcome
         WHEN 'error' THEN 'upstream_error' WHEN 'ambiguous' THEN 'email_ambiguous'
         ELSE CASE WHEN COALESCE(external_customer_id, '') != '' THEN 'id_unknown'
-                  WHEN emails IS NOT NULL THEN 'email_unknown' END END
+                  WHEN emails IS NOT NULL THEN 'email_unknown' ELSE 'no_identifier' END END
     WHERE reason IS NULL AND outcome != 'matched';
 UPDATE lookup_events SET profile_key = CASE
         WHEN COALESCE(gladly_customer_id, '') != '' THEN 'g:' || gladly_customer_id

@@ -94,6 +94,7 @@ def test_uid_is_a_fresh_uuid4_hex_per_event():
 @pytest.mark.parametrize(("outcome", "fields", "reason"), [
     ("unmatched", {"external_customer_id": "og-1"}, "id_unknown"),
     ("unmatched", {"emails": ("a@b.c",)}, "email_unknown"),
+    ("unmatched", {}, "no_identifier"),  # phones alone: nothing Ordergroove could match
     ("ambiguous", {"emails": ("a@b.c",)}, "email_ambiguous"),
     ("error", {}, "upstream_error"),
     ("matched", {"reason": "id_unknown"}, None),  # a match has no reason
@@ -134,7 +135,7 @@ def test_outcome_names_are_defined_once_next_to_each_other():
     assert OUTCOMES == ("matched", "unmatched", "ambiguous", "error")
     assert ACTION_OUTCOMES == ("done", "invalid", "rejected", "error")
     assert WEBHOOK_OUTCOMES == ("applied", "duplicate", "ignored", "rejected")
-    assert set(REASONS) == {"id_unknown", "email_unknown", "email_ambiguous", "upstream_error"}
+    assert set(REASONS) == {"id_unknown", "email_unknown", "email_ambiguous", "upstream_error", "no_identifier"}
 
 
 def test_action_and_webhook_events_validate_and_normalise():
