@@ -129,6 +129,9 @@ def test_peak_rate_is_the_busiest_sliding_second():
     log = [{"started": t} for t in (0.0, 0.1, 0.2, 1.5, 1.6, 1.65, 1.7, 3.0)]
     assert peak_rate(log) == 4
     assert peak_rate([]) == 0
+    # counted at arrival where the sandbox logged it: a gate delay does not bunch requests up
+    arrived = [{"arrived": t, "started": t + (0.9 if i == 0 else 0.0)} for i, t in enumerate((0.0, 1.2, 1.3))]
+    assert peak_rate(arrived) == 2
 
 
 def test_the_budget_limit_is_the_instances_burst_plus_one_seconds_rate():
