@@ -10,11 +10,13 @@ by :mod:`.schema`, the link-health and activity queries are the mixins of :mod:`
   batch. The writer lingers ``linger_s`` (a quarter second) to gather a batch: with a few rows
   per transaction PostgreSQL spent ten times the CPU per event (``make bench``'s Redis +
   PostgreSQL row fell to half the diskcache throughput on 2 cores), and the dashboard does not
-  miss a quarter second. ``flush`` does not wait for it. A full queue in front of a writer that keeps succeeding makes ``record`` wait for room
-  (at most ``max_wait_s``) rather than lose what the database could take. The server down: no
-  waiting; events wait in the bounded queue, what does not fit is counted in the per-kind
-  write-failure metrics; the writer reconnects by itself when the server is back. ``close``
-  (also run at exit) writes what is queued.
+  miss a quarter second; ``flush`` does not wait for it. The price: a worker killed outright
+  (SIGKILL, OOM) loses what it had queued, now up to a quarter second of its events, where the
+  SQLite store loses none. A full queue in front of a writer that keeps succeeding makes
+  ``record`` wait for room (at most ``max_wait_s``) rather than lose what the database could
+  take. The server down: no waiting; events wait in the bounded queue, what does not fit is
+  counted in the per-kind write-failure metrics; the writer reconnects by itself when the server
+  is back. ``close`` (also run at exit) writes what is queued.
 * **Migrations** run on start in one transaction under an advisory lock, so instances starting
   together upgrade the schema once; the version is the one :mod:`.schema` gives SQLite.
 * **Readiness**: the server is every instance's, so its failure is reported (``check_server``,

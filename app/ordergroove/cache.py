@@ -310,7 +310,7 @@ class ResourceCache:
         """Take the fetch leases of several ``(kind, key)`` pieces in one store call: the token
         of each lease taken (hand it to :meth:`get_or_fetch` as ``lease``), ``None`` where
         another caller holds it. A cold round leases all its pieces before sending any request,
-        instead of each piece writing its own lease in turn (SQLite takes one writer at a time)."""
+        instead of each piece writing its own lease in turn."""
         token = uuid.uuid4().hex
         lease_s = max(1.0, min(self.max_lease_s, deadline.remaining()))
         keys = ["lock:" + self.cache_key(kind, key) for kind, key in pieces]
