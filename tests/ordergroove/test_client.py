@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import time
@@ -10,6 +11,7 @@ from email.utils import formatdate
 import pytest
 import requests
 import responses
+import urllib3
 from prometheus_client import REGISTRY
 
 from app.deadline import Deadline
@@ -84,6 +86,44 @@ def test_sends_key_accept_user_agent_and_keeps_trailing_slash(og, ft, mocked):
     assert request.headers["Accept"] == "application/json"
     assert request.headers["User-Agent"] == USER_AGENT
     assert USER_AGENT.startswith("ordergroove-gladly-toolkit/")
+
+
+class RecordingAdapter(requests.adapters.HTTPAdapter):
+    """The adapter a caller mounts on its own session: records what each send was given."""
+
+    def __init__(self):
+        super().__init__()
+        self.sent: list[tuple[requests.PreparedRequest, dict]] = []
+
+    def send(self, request, **kwargs):
+        self.sent.append((request, kwargs))
+        response = requests.Response()
+        response.status_code, response.url, response.request = 200, request.url, request
+        response.raw = urllib3.response.HTTPResponse(body=io.BytesIO(b'{"ok": true}'), preload_content=False)
+        return response
+
+
+def test_requests_go_through_the_sessions_adapter_with_its_settled_environment(ft):
+    """The client sends through the session's mounted adapter, not ``Session.request``: the
+    session's proxies and CA bundle (settled once from the environment) still apply, no cookie
+    of the session goes out, and a write's body carries its length."""
+    session = requests.Session()
+    adapter = RecordingAdapter()
+    session.mount("https://", adapter)
+    session.proxies = {"https": "http://proxy.internal:3128"}
+    session.verify = "/etc/ssl/custom-bundle.pem"
+    session.cookies.set("sessionid", "leak-me")
+    og = OrdergrooveClient(BASE, Secret(KEY), session=session, breaker=CircuitBreaker(threshold=1000))
+    assert og.get("/customers/a b/", deadline=deadline(ft), endpoint="customers.retrieve") == {"ok": True}
+    assert og.request("PATCH", "/subscriptions/S1/change_quantity/", json={"quantity": 2}, deadline=deadline(ft),
+                      endpoint="subscriptions.change_quantity") == (200, {"ok": True})
+    (get, get_kwargs), (patch, _) = adapter.sent
+    assert get.method == "GET" and get.url == f"{BASE}/customers/a%20b/" and get.body is None
+    assert get.headers["x-api-key"] == KEY and "Cookie" not in get.headers
+    assert get_kwargs["proxies"] == {"https": "http://proxy.internal:3128"}
+    assert get_kwargs["verify"] == "/etc/ssl/custom-bundle.pem" and get_kwargs["stream"] is True
+    assert patch.body == b'{"quantity": 2}' and patch.headers["Content-Length"] == str(len(patch.body))
+    assert patch.headers["Content-Type"] == "application/json"
 
 
 def test_timeouts_are_explicit_and_shortened_to_the_deadline(og, ft, mocked):
@@ -486,7 +526,7 @@ def test_the_trial_slot_is_freed_when_the_attempt_raises(ft, mocked, monkeypatch
                                                                              clock=clock.clock))
     og.breaker.record(ok=False)
     clock.now += 5
-    monkeypatch.setattr(og.session, "request", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("bug")))
+    monkeypatch.setattr(og, "_send", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("bug")))
     with pytest.raises(RuntimeError):
         og.get("/customers/1/", deadline=deadline(ft), endpoint="customers.retrieve")
     assert og.breaker.allow()  # the next caller may try; the slot did not leak
