@@ -8,10 +8,11 @@ import pytest
 
 from app.deadline import Deadline
 from app.gladly.schema import parse_lookup_request
-from app.lookup import BASIC_RESULT_LIMIT, LookupService
+from app.gladly.presenter import present_detailed
+from app.lookup import BASIC_RESULT_LIMIT, LookupService, PresentedCards, response_body
 from app.ordergroove.errors import Unavailable
 from app.ordergroove.fetcher import FetchStats
-from app.ordergroove.models import Customer, CustomerProfile
+from app.ordergroove.models import Customer, CustomerProfile, Product, Subscription
 from app.outcomes import AMBIGUOUS, MATCHED, UNMATCHED
 from support import basic, detailed
 
@@ -119,3 +120,63 @@ def test_a_partial_profile_is_said_so():
 def test_ordergroove_failing_with_nothing_cached_raises_for_the_endpoint_to_answer_503():
     with pytest.raises(Unavailable):
         run(Fetcher(people(1), fail=True), basic(emails=["shared@example.com"]))
+
+
+# -- presented cards: a warm lookup reuses the card while its profile is the same -------------
+
+def card_profile(customer, subscriptions, *, products=None, next_orders=None):
+    return CustomerProfile(customer=customer, subscriptions=subscriptions, next_orders=next_orders or {},
+                           products=products or {}, fetched_at=datetime.now(timezone.utc),
+                           next_order_ids={sid: f"order-{sid}" for sid in (next_orders or {})})
+
+
+def counting_presenter():
+    calls = []
+
+    def present(profile):
+        calls.append(profile)
+        return [present_detailed(profile)]
+    return present, calls
+
+
+def test_a_card_is_presented_once_while_its_parts_are_the_same_objects():
+    cards, (present, calls) = PresentedCards(), counting_presenter()
+    dana = Customer(merchant_user_id="77", first_name="Dana", email="dana@example.com")
+    subs = (Subscription("s1", product="P1", live=True, quantity=2),)
+    product = Product("P1", name="Coffee")
+    first = cards.body(card_profile(dana, subs, products={"P1": product}), present)
+    # the next warm lookup builds a new profile from the same parsed objects
+    again = cards.body(card_profile(dana, subs, products={"P1": product}), present)
+    assert len(calls) == 1
+    assert again[1] == first[1] == response_body(first[0]) and again[0] == first[0]
+    again[0][0]["name"] = "changed by a caller"
+    assert cards.body(card_profile(dana, subs, products={"P1": product}), present)[0] == first[0]
+
+
+@pytest.mark.parametrize("change", ["subscriptions", "product", "next_order", "customer"])
+def test_a_card_is_presented_again_when_any_part_changed(change):
+    cards, (present, calls) = PresentedCards(), counting_presenter()
+    dana = Customer(merchant_user_id="77", first_name="Dana")
+    subs = (Subscription("s1", product="P1", live=True),)
+    parts = dict(products={"P1": Product("P1", name="Coffee")},
+                 next_orders={"s1": datetime(2027, 1, 5, tzinfo=timezone.utc)})
+    _, before = cards.body(card_profile(dana, subs, **parts), present)
+    if change == "subscriptions":  # a refetched entry parses to new objects, equal or not
+        subs = (Subscription("s1", product="P1", live=True, quantity=3),)
+    elif change == "product":
+        parts["products"] = {"P1": Product("P1", name="Decaf")}
+    elif change == "next_order":
+        parts["next_orders"] = {"s1": datetime(2027, 2, 5, tzinfo=timezone.utc)}
+    else:
+        dana = Customer(merchant_user_id="77", first_name="Dane")
+    _, after = cards.body(card_profile(dana, subs, **parts), present)
+    assert len(calls) == 2 and after != before
+    assert after == response_body([present_detailed(card_profile(dana, subs, **parts))])
+
+
+def test_presented_cards_keep_only_the_most_recently_used():
+    cards, (present, calls) = PresentedCards(size=2), counting_presenter()
+    profiles = {cid: card_profile(Customer(merchant_user_id=cid), ()) for cid in ("1", "2", "3")}
+    for cid in ("1", "2", "1", "3", "1", "2"):  # 3 pushes out 2 (1 was used since); then 2 again
+        cards.body(profiles[cid], present)
+    assert [p.customer.merchant_user_id for p in calls] == ["1", "2", "3", "2"]

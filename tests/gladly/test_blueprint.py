@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+import app.lookup
 from app.sandbox import KNOWN, SandboxServer
 from support import BASIC_AUTH, LOOKUP_PATH, SIGNING_KEY, basic, detailed, signed
 
@@ -55,6 +56,17 @@ def test_body_is_compact_json_in_contract_order(lookup):
     text = response.get_data(as_text=True)
     assert text.startswith('{"results":[{"externalCustomerId":')
     assert response.mimetype == "application/json"
+
+
+def test_a_warm_lookup_sends_the_card_presented_last_time_byte_for_byte(lookup, monkeypatch):
+    """The second lookup is answered from the cache, its profile made of the objects parsed the
+    first time, so the presented card is reused: the presenter is not called again."""
+    first = lookup(detailed(KNOWN["reference"])).get_data()
+
+    def not_again(*args, **kwargs):
+        raise AssertionError("a warm lookup presented its card again")
+    monkeypatch.setattr(app.lookup, "present_detailed", not_again)
+    assert lookup(detailed(KNOWN["reference"])).get_data() == first
 
 
 def test_detailed_unknown_id_is_no_match_even_with_a_known_email(lookup):
