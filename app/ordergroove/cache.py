@@ -253,14 +253,21 @@ class ResourceCache:
         return (entry is not None and entry[0] == _OK
                 and now - entry[1] < self._ttl(kind) + self.stale_max_age)
 
-    def _answer_fresh(self, kind: str, entry: tuple, stats) -> CacheResult:
-        metrics.CACHE_HITS.labels(kind).inc()
-        if stats is not None:
-            stats.incr("cache_hits")
+    def _answer_fresh(self, kind: str, entry: tuple, stats, *, count: bool = True) -> CacheResult:
+        """The fresh entry as an answer (a remembered 404 raises), counted as a hit unless
+        ``count`` is false (:meth:`peek_many` counts its hits once per kind)."""
+        if count:
+            self._count_hits(kind, 1, stats)
         marker, fetched_at, value = entry
         if marker == _NOT_FOUND:
             raise NotFound("Ordergroove has no such record (remembered)", endpoint=f"{kind} (cached)", status=404)
         return CacheResult(value, _utc(fetched_at), stale=False, hit=True)
+
+    @staticmethod
+    def _count_hits(kind: str, n: int, stats) -> None:
+        metrics.CACHE_HITS.labels(kind).inc(n)
+        if stats is not None:
+            stats.incr("cache_hits", n)
 
     @staticmethod
     def _answer_stale(kind: str, entry: tuple, stats) -> CacheResult:
@@ -294,16 +301,20 @@ class ResourceCache:
         stored = self._safe([None] * len(keys), self.backend.get_many, keys)
         now = self._clock()
         found: list[CacheResult | NotFound | None] = [None] * len(pieces)
+        hits: dict[str, int] = {}  # counted once per kind: a warm lookup finds about a dozen
         for i, ((kind, _), raw) in enumerate(zip(pieces, stored)):
             entry = self._entry(raw)
             if not self._fresh(kind, entry, now):
                 continue
+            hits[kind] = hits.get(kind, 0) + 1
             try:
-                found[i] = self._answer_fresh(kind, entry, stats)
+                found[i] = self._answer_fresh(kind, entry, stats, count=False)
             except NotFound as exc:
                 found[i] = exc
                 if stop_on_not_found:
                     break
+        for kind, n in hits.items():
+            self._count_hits(kind, n, stats)
         return found
 
     def lease_many(self, pieces: list[tuple[str, Any]], *, deadline: Deadline) -> list[str | None]:
