@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import signal
@@ -10,8 +11,9 @@ import time
 
 import pytest
 
-from app.cache import CacheUnavailable, Lease
+from app.cache import CacheUnavailable, Lease, open_location
 from app.processes import free_port
+from servers import TEST_REDIS_OPTIONS
 
 
 def eventually(condition, timeout: float = 15.0, interval: float = 0.05) -> bool:
@@ -97,17 +99,25 @@ def test_set_if_absent_has_one_winner_across_threads(backend):
     assert backend.get("lock:hot") == f"thread-{winners[0]}"
 
 
-def _contend_in_child(make_backend, barrier, results) -> None:
-    backend = make_backend()
-    barrier.wait()
+def _contend_in_child(open_backend, barrier, results) -> None:
+    backend = open_backend()
+    barrier.wait(timeout=60)
     results.put((os.getpid(), backend.add("lock:hot", os.getpid(), expire=60)))
     backend.close()
 
 
-def test_set_if_absent_has_one_winner_across_processes(make_backend, backend):
-    context = multiprocessing.get_context("fork")
+@pytest.fixture
+def open_backend(backend_kind, backend_location):
+    """What ``make_backend`` does, picklable for a spawned child: a fresh interpreter copies no
+    lock held by one of the test process's threads (a forked child can hang on one for ever)."""
+    options = TEST_REDIS_OPTIONS if backend_kind == "redis" else {}
+    return functools.partial(open_location, backend_location, namespace="test", **options)
+
+
+def test_set_if_absent_has_one_winner_across_processes(open_backend, backend):
+    context = multiprocessing.get_context("spawn")
     barrier, results = context.Barrier(6), context.Queue()
-    children = [context.Process(target=_contend_in_child, args=(make_backend, barrier, results))
+    children = [context.Process(target=_contend_in_child, args=(open_backend, barrier, results))
                 for _ in range(6)]
     for child in children:
         child.start()
@@ -119,16 +129,16 @@ def test_set_if_absent_has_one_winner_across_processes(make_backend, backend):
     assert backend.get("lock:hot") == winners[0]
 
 
-def _hold_lease_then_hang(make_backend, held) -> None:
-    lease = Lease(make_backend(), "refresh:42", expire=1.0)
+def _hold_lease_then_hang(open_backend, held) -> None:
+    lease = Lease(open_backend(), "refresh:42", expire=1.0)
     held.put(lease.acquire())
     time.sleep(600)  # killed by the test while holding the lease
 
 
-def test_a_killed_lease_holder_blocks_others_only_until_the_lease_expires(make_backend, backend):
-    context = multiprocessing.get_context("fork")
+def test_a_killed_lease_holder_blocks_others_only_until_the_lease_expires(open_backend, backend):
+    context = multiprocessing.get_context("spawn")
     held = context.Queue()
-    holder = context.Process(target=_hold_lease_then_hang, args=(make_backend, held))
+    holder = context.Process(target=_hold_lease_then_hang, args=(open_backend, held))
     holder.start()
     try:
         assert held.get(timeout=60) is True
