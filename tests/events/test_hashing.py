@@ -33,17 +33,17 @@ def test_key_file_is_created_once_private_and_reused(tmp_path):
 
 
 def _hash_in_child(directory: str, start, out) -> None:
-    start.wait()
+    start.wait(timeout=60)
     out.put(EmailHasher.for_data_dir(directory, {}).hash("same@example.com"))
 
 
 def test_concurrent_first_starts_agree_on_one_key(tmp_path):
-    context = multiprocessing.get_context("fork")
-    start, out = context.Event(), context.Queue()
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no lock copied mid-use
+    start, out = context.Barrier(6 + 1), context.Queue()  # all six make their first start at once
     workers = [context.Process(target=_hash_in_child, args=(str(tmp_path), start, out)) for _ in range(6)]
     for worker in workers:
         worker.start()
-    start.set()
+    start.wait(timeout=60)
     hashes = {out.get(timeout=30) for _ in workers}
     for worker in workers:
         worker.join(30)

@@ -111,7 +111,7 @@ def test_migrating_again_changes_nothing(tmp_path):
 
 
 def _open_and_record(path: str, k: int, start, out) -> None:
-    start.wait()
+    start.wait(timeout=60)
     store = EventStore(path)
     out.put(store.record(LookupEvent(level="BASIC", outcome="unmatched", gladly_customer_id=f"p{k}")))
     store.close()
@@ -120,12 +120,12 @@ def _open_and_record(path: str, k: int, start, out) -> None:
 def test_processes_opening_an_old_file_at_once_upgrade_it_once(tmp_path):
     path = tmp_path / "events.sqlite3"
     _old_file(path)
-    context = multiprocessing.get_context("fork")
-    start, out = context.Event(), context.Queue()
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no lock copied mid-use
+    start, out = context.Barrier(5 + 1), context.Queue()  # all five open the file at once
     workers = [context.Process(target=_open_and_record, args=(str(path), k, start, out)) for k in range(5)]
     for worker in workers:
         worker.start()
-    start.set()
+    start.wait(timeout=60)
     results = [out.get(timeout=60) for _ in workers]
     for worker in workers:
         worker.join(30)

@@ -144,7 +144,7 @@ def _record_while_pruning(path: str, worker: int, threads: int, n: int, start, o
                 correlation_id=f"p{worker}-t{thread}-{i}")))
             pace.wait(0.003)
 
-    start.wait()
+    start.wait(timeout=60)
     pool = [threading.Thread(target=record, args=(k,)) for k in range(threads)]
     for thread in pool:
         thread.start()
@@ -159,8 +159,8 @@ def test_recording_while_a_large_backlog_is_pruned_loses_and_doubles_nothing(sto
     old events. Pruning used to delete 10,000 rows per transaction back to back, so writers
     waited past their busy timeout and their events were lost."""
     _backlog(store, 60_000)
-    context = multiprocessing.get_context("fork")
-    start, out = context.Event(), context.Queue()
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no lock copied mid-use
+    start, out = context.Barrier(3 + 1), context.Queue()  # recording and pruning start together
     recorders = [context.Process(target=_record_while_pruning, args=(str(store.path), k, 2, 150, start, out))
                  for k in range(3)]
     for process in recorders:
@@ -169,7 +169,7 @@ def test_recording_while_a_large_backlog_is_pruned_loses_and_doubles_nothing(sto
     pruned: list[int] = []
     stop = threading.Event()
     pruning = threading.Thread(target=lambda: pruned.append(pruner.prune(30, stop=stop)))
-    start.set()
+    start.wait(timeout=60)
     pruning.start()
     results = [out.get(timeout=120) for _ in recorders]
     for process in recorders:
