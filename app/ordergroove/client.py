@@ -180,6 +180,8 @@ class OrdergrooveClient:
             session.mount("https://", adapter)
             settle_environment(session, self.base_url)
         self.session = session
+        #: proxies, CA bundle and client certificate for every request, read once (see _send)
+        self._transport = session.merge_environment_settings(self.base_url, {}, None, None, None)
 
     @classmethod
     def from_settings(cls, settings, **overrides: Any) -> "OrdergrooveClient":
@@ -436,22 +438,24 @@ class OrdergrooveClient:
         """One exchange through the session's adapter (urllib3's pool), without ``Session.request``.
 
         The session layer merges settings, cookies and hooks this client never uses (no cookies,
-        no auth, no redirects followed, the environment settled once in
-        :func:`settle_environment`), and with requests 2.34 its runtime protocol checks made it
-        over a third of the client's CPU per call: CPU that a cold lookup's parallel requests
-        spend one after another under the GIL. The adapter still does the pooling, proxies, TLS
-        and response building (and is what ``responses`` mocks in the tests).
+        no auth, no redirects followed), and with requests 2.34 its runtime protocol checks made
+        it over a third of the client's CPU per call: CPU that a cold lookup's parallel requests
+        spend one after another under the GIL. The session's proxies, CA bundle and certificate
+        (with the environment's, when it reads it) are merged once, when the client is built.
+        The adapter still does the pooling, proxies, TLS and response building (and is what
+        ``responses`` mocks in the tests).
         """
         prepared = requests.PreparedRequest()
         prepared.method = method
         prepared.prepare_url(url, None)
-        prepared.headers = requests.structures.CaseInsensitiveDict(headers)
+        prepared.prepare_headers(headers)  # validates each header, as Session.request did
         if data is not None:
             prepared.body = data
             prepared.headers["Content-Length"] = str(len(data))
-        session = self.session
-        return session.get_adapter(prepared.url).send(prepared, stream=True, timeout=timeouts, verify=session.verify,
-                                                      cert=session.cert, proxies=session.proxies)
+        transport = self._transport
+        return self.session.get_adapter(prepared.url).send(
+            prepared, stream=True, timeout=timeouts, verify=transport["verify"], cert=transport["cert"],
+            proxies=transport["proxies"])
 
     def _note_answer(self, status: int | None, failure: str | None) -> None:
         """Remember Ordergroove's latest word for :meth:`upstream_state`."""

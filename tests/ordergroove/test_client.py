@@ -113,6 +113,7 @@ def test_requests_go_through_the_sessions_adapter_with_its_settled_environment(f
     session.proxies = {"https": "http://proxy.internal:3128"}
     session.verify = "/etc/ssl/custom-bundle.pem"
     session.cookies.set("sessionid", "leak-me")
+    session.trust_env = False  # as the client's own session is once settled: the session's word only
     og = OrdergrooveClient(BASE, Secret(KEY), session=session, breaker=CircuitBreaker(threshold=1000))
     assert og.get("/customers/a b/", deadline=deadline(ft), endpoint="customers.retrieve") == {"ok": True}
     assert og.request("PATCH", "/subscriptions/S1/change_quantity/", json={"quantity": 2}, deadline=deadline(ft),
@@ -124,6 +125,26 @@ def test_requests_go_through_the_sessions_adapter_with_its_settled_environment(f
     assert get_kwargs["verify"] == "/etc/ssl/custom-bundle.pem" and get_kwargs["stream"] is True
     assert patch.body == b'{"quantity": 2}' and patch.headers["Content-Length"] == str(len(patch.body))
     assert patch.headers["Content-Type"] == "application/json"
+
+
+def test_a_session_that_reads_the_environment_gets_its_proxy(ft, monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://env-proxy.internal:3128")
+    session, adapter = requests.Session(), RecordingAdapter()
+    session.mount("https://", adapter)
+    og = OrdergrooveClient(BASE, Secret(KEY), session=session, breaker=CircuitBreaker(threshold=1000))
+    og.get("/customers/1/", deadline=deadline(ft), endpoint="customers.retrieve")
+    assert adapter.sent[0][1]["proxies"]["https"] == "http://env-proxy.internal:3128"
+
+
+def test_a_header_value_that_would_split_the_request_is_refused(ft):
+    """A stray newline in the configured key must not reach the wire as a second header."""
+    session, adapter = requests.Session(), RecordingAdapter()
+    session.mount("https://", adapter)
+    og = OrdergrooveClient(BASE, Secret("key\r\nX-Injected: 1"), session=session, max_retries=0,
+                           breaker=CircuitBreaker(threshold=1000))
+    with pytest.raises(Unavailable):
+        og.get("/customers/1/", deadline=deadline(ft), endpoint="customers.retrieve")
+    assert adapter.sent == []
 
 
 def test_timeouts_are_explicit_and_shortened_to_the_deadline(og, ft, mocked):
