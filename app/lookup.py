@@ -19,6 +19,7 @@ from .deadline import Deadline
 from .gladly.presenter import present_basic, present_detailed
 from .gladly.schema import LookupRequest
 from .ordergroove.fetcher import FetchStats, ProfileFetcher
+from .ordergroove.cache import WriteBehind
 from .ordergroove.models import CustomerProfile
 from .outcomes import (AMBIGUOUS, EMAIL_AMBIGUOUS, EMAIL_UNKNOWN, ERROR, ID_UNKNOWN, MATCHED, NO_IDENTIFIER, UNMATCHED,
                        UPSTREAM_ERROR)
@@ -124,10 +125,12 @@ class LookupService:
         self.actions = frozenset(actions)  # the Gladly Actions DETAILED cards declare (OGTK_ACTIONS)
         self.cards = PresentedCards()
 
-    def lookup(self, request: LookupRequest, *, deadline: Deadline, stats: FetchStats) -> LookupResult:
-        """Raises an ``OrdergrooveError`` only when Ordergroove failed and nothing was cached."""
+    def lookup(self, request: LookupRequest, *, deadline: Deadline, stats: FetchStats,
+               later: WriteBehind | None = None) -> LookupResult:
+        """Raises an ``OrdergrooveError`` only when Ordergroove failed and nothing was cached.
+        ``later``: the profile's cache writes wait in it until the caller flushes it."""
         if request.level == "DETAILED":
-            return self._detailed(request, deadline, stats)
+            return self._detailed(request, deadline, stats, later)
         return self._basic(request, deadline, stats)
 
     def _candidates(self, request: LookupRequest, deadline: Deadline, stats: FetchStats) -> list:
@@ -154,17 +157,18 @@ class LookupService:
             reason=None if single else EMAIL_AMBIGUOUS,
         )
 
-    def _detailed(self, request: LookupRequest, deadline: Deadline, stats: FetchStats) -> LookupResult:
+    def _detailed(self, request: LookupRequest, deadline: Deadline, stats: FetchStats,
+                  later: WriteBehind | None) -> LookupResult:
         if request.external_customer_id:
             # The id is the whole match: fetch the profile straight away (customer and
             # subscriptions in one round trip) instead of checking the customer first.
-            profile = self.fetcher.profile(request.external_customer_id, deadline=deadline, stats=stats)
+            profile = self.fetcher.profile(request.external_customer_id, deadline=deadline, stats=stats, later=later)
         else:
             candidates = self._candidates(request, deadline, stats)
             if len(candidates) > 1 and request.unique_match_required:
                 return LookupResult(AMBIGUOUS, stale=bool(stats.stale), reason=EMAIL_AMBIGUOUS)
             profile = (
-                self.fetcher.profile(candidates[0].merchant_user_id, deadline=deadline, stats=stats)
+                self.fetcher.profile(candidates[0].merchant_user_id, deadline=deadline, stats=stats, later=later)
                 if candidates else None
             )
         if profile is None:  # unknown id, no email match, or deleted between search and fetch

@@ -39,7 +39,7 @@ class Fetcher:
         ids = [i for e in emails for i in self.emails.get(e.lower(), [])]
         return [self.customers[i] for i in dict.fromkeys(ids)]
 
-    def profile(self, customer_id, *, deadline, stats=None):
+    def profile(self, customer_id, *, deadline, stats=None, later=None):
         self.asked.append(("profile", customer_id))
         customer = self.customers.get(customer_id)
         if customer is None:

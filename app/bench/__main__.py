@@ -156,12 +156,12 @@ def cold_lookups(bench: measure.InProcess, services, sandbox: SandboxProcess, pa
     customer_id = payload["query"]["externalCustomerId"]
     twelve = measure.detailed_payload(KNOWN["twelve"])
     return {
-        "fully cold": upstream.cold_by_endpoint(lambda: bench.lookup(payload).status_code,
+        "fully cold": upstream.cold_by_endpoint(lambda: bench.answer(payload),
                                                 services.fetcher.cache.clear, sandbox, runs),
-        "catalogue cached": upstream.cold_by_endpoint(lambda: bench.lookup(payload).status_code,
+        "catalogue cached": upstream.cold_by_endpoint(lambda: bench.answer(payload),
                                                       lambda: services.fetcher.invalidate(customer_id),
                                                       sandbox, runs),
-        "12 subscriptions on 4 orders": upstream.cold_by_endpoint(lambda: bench.lookup(twelve).status_code,
+        "12 subscriptions on 4 orders": upstream.cold_by_endpoint(lambda: bench.answer(twelve),
                                                                   services.fetcher.cache.clear, sandbox, runs),
     }
 
@@ -231,7 +231,7 @@ def over_gunicorn(args, results: dict, sandbox: SandboxProcess, key: str, payloa
         try:
             with measure.KeepAliveClient(api.lookup_url, key, payload) as client:
                 results["cold_by_endpoint_gunicorn"] = {"fully cold": upstream.cold_by_endpoint(
-                    client.post, store.clear, sandbox, args.cold_runs)}
+                    client.answer, store.clear, sandbox, args.cold_runs)}
         finally:
             store.close()
         load(api, 16, 2)  # warm every worker's connections and cache pages

@@ -70,6 +70,17 @@ class KeepAliveClient:
             self._connection.close()  # reconnects on the next request
         return response.status
 
+    def answer(self) -> tuple[int, Callable[[], None]]:
+        """:meth:`post`, and a call that returns once the worker has finished with it."""
+        return self.post(), self.wait_for_worker
+
+    def wait_for_worker(self) -> None:
+        """Returns once the worker that answered is done with that request, cache writes
+        included (they run after the answer is sent): gunicorn reads the next request of a
+        kept-alive connection only then, so a ``/healthz`` on it answers after them."""
+        self._connection.request("GET", "/healthz")
+        self._connection.getresponse().read()
+
     def close(self) -> None:
         self._connection.close()
 
@@ -101,16 +112,35 @@ class InProcess:
         self.client = self.app.test_client()
 
     def lookup(self, payload: dict):
+        """One signed lookup as a WSGI server serves it: the answer read, then the response
+        closed, which runs what waits until the answer is sent (the cache writes)."""
+        response = self._answered(payload)
+        response.close()
+        return response
+
+    def answer(self, payload: dict) -> tuple[int, Callable[[], None]]:
+        """The lookup's status once its answer is read, and the close still to call (for timing
+        what Gladly waits for: the answer, not the cache writes after it)."""
+        response = self._answered(payload)
+        return response.status_code, response.close
+
+    def _answered(self, payload: dict):
         body, headers = signed_request(self.key, payload)
-        return self.client.post(LOOKUP_PATH, data=body, headers=headers)
+        response = self.client.post(LOOKUP_PATH, data=body, headers=headers)
+        response.get_data()
+        return response
 
     def presign(self, payload: dict, n: int) -> list[tuple[bytes, dict]]:
         return [signed_request(self.key, payload) for _ in range(n)]
 
     def send_all(self, prepared: list[tuple[bytes, dict]]) -> int:
         """Send pre-signed lookups (nothing but the API in the loop: for the profiler); returns non-200s."""
-        return sum(self.client.post(LOOKUP_PATH, data=body, headers=headers).status_code != 200
-                   for body, headers in prepared)
+        bad = 0
+        for body, headers in prepared:
+            response = self.client.post(LOOKUP_PATH, data=body, headers=headers)
+            bad += response.status_code != 200
+            response.close()
+        return bad
 
     def timed(self, payload: dict, n: int, *, expect: int = 200) -> list[float]:
         """Seconds per lookup for ``n`` lookups; signing happens outside the timed part."""
@@ -120,7 +150,9 @@ class InProcess:
             body, headers = signed_request(self.key, payload)
             started = time.perf_counter()
             response = self.client.post(LOOKUP_PATH, data=body, headers=headers)
+            response.get_data()
             seconds.append(time.perf_counter() - started)
+            response.close()  # sent: what waits for that runs now, outside the timed part
             bad += response.status_code != expect
         if bad:
             raise RuntimeError(f"{bad} of {n} in-process lookups did not answer {expect}")

@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable
 from zoneinfo import ZoneInfo
 
 from ..deadline import Deadline
-from .cache import CacheResult, ResourceCache
+from .cache import CacheResult, ResourceCache, WriteBehind
 from .client import OrdergrooveClient
 from .errors import NotFound, OrdergrooveError
 from .models import Customer, CustomerProfile, Product, Subscription, parse_records
@@ -265,19 +265,20 @@ class ProfileFetcher:
                 self.cache.link("search", query, [c.merchant_user_id for c in matches])
         return list(found.values())
 
-    def profile(self, customer_id: Any, *, deadline: Deadline,
-                stats: FetchStats | None = None) -> CustomerProfile | None:
+    def profile(self, customer_id: Any, *, deadline: Deadline, stats: FetchStats | None = None,
+                later: WriteBehind | None = None) -> CustomerProfile | None:
         """Customer, subscriptions, next order dates and products; ``None`` for an unknown customer.
 
         Fetched by the two-round plan of :mod:`app.ordergroove.plan`. Raises an OrdergrooveError
         when the customer or the subscriptions cannot be had (not even stale). Upcoming orders,
         their lines and products are best effort: one that fails is left out and the profile is
-        marked ``partial``.
+        marked ``partial``. With ``later`` (the caller flushes it once it has answered), what was
+        fetched is written to the cache after the answer rather than on its way.
         """
         cid = str(customer_id).strip() if customer_id is not None else ""
         if not cid:
             return None
-        return ProfilePlan(self, cid, deadline, stats).run()
+        return ProfilePlan(self, cid, deadline, stats, later).run()
 
     # -- parsing (a bad record is skipped, never fatal) ----------------------------------------
 

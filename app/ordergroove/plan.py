@@ -48,12 +48,13 @@ class Pieces:
     """
 
     def __init__(self, cache, executor: Callable[[], Executor], *, max_in_flight: int, deadline: Deadline,
-                 stats: Any):
+                 stats: Any, later: Any = None):
         self.cache = cache
         self._executor = executor
         self.max_in_flight = max_in_flight
         self.deadline = deadline
         self.stats = stats
+        self.later = later  # the lookup's WriteBehind, or None: fetched pieces are written at once
         self._pending: dict[Future, Callable[[Outcome], None]] = {}
         self._gathering: list[tuple[list[tuple[str, str]], Callable[[list], None]]] | None = None
         self._waiting: deque[tuple[Callable[[], Outcome], Callable[[Outcome], None], Any]] = deque()
@@ -80,7 +81,8 @@ class Pieces:
             leases = self.cache.lease_many([(kind, key) for kind, key, *_ in missing], deadline=self.deadline)
             for (kind, key, fetch, customer_id, then), token in zip(missing, leases):
                 self.call(lambda k=kind, y=key, f=fetch, c=customer_id, t=token: self.cache.get_or_fetch(
-                    k, y, f, deadline=self.deadline, customer_id=c, stats=self.stats, lease=t), then,
+                    k, y, f, deadline=self.deadline, customer_id=c, stats=self.stats, lease=t, later=self.later),
+                    then,
                     lease=None if token is None else (kind, key, token))
 
         self.peek([(kind, key) for kind, key, *_ in pieces], dispatch)
@@ -169,14 +171,14 @@ class ProfilePlan:
     >>> ProfilePlan(fetcher, "7781203344", Deadline(4), FetchStats()).run()  # doctest: +SKIP
     """
 
-    def __init__(self, fetcher: Any, customer_id: str, deadline: Deadline, stats: Any):
+    def __init__(self, fetcher: Any, customer_id: str, deadline: Deadline, stats: Any, later: Any = None):
         self.fetcher = fetcher
         self.client = fetcher.client
         self.cid = customer_id
         self.deadline = deadline
         self.stats = stats
         self.pieces = Pieces(fetcher.cache, fetcher.executor, max_in_flight=fetcher.max_in_flight,
-                             deadline=deadline, stats=stats)
+                             deadline=deadline, stats=stats, later=later)
         self.used: list[CacheResult] = []
         self.failure: OrdergrooveError | None = None
         self.unknown = False
@@ -285,7 +287,7 @@ class ProfilePlan:
             "product", ids, lambda missing: self.client.products_batch(missing, deadline=self.deadline,
                                                                        stats=self.stats),
             id_of=lambda raw: parse_id(raw.get("external_product_id")) if isinstance(raw, dict) else None,
-            deadline=self.deadline, stats=self.stats)
+            deadline=self.deadline, stats=self.stats, later=self.pieces.later)
 
     def _on_batch(self, ids: list[str], results: Any) -> None:
         if isinstance(results, OrdergrooveError):

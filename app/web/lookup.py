@@ -1,7 +1,8 @@
 """``POST /gladly/lookup``: the Gladly Lookup Adaptor endpoint.
 
 One straight path per request: raw bytes → authenticate → check media type → parse → match and
-fetch (cache, then Ordergroove) → present → record the event → answer. Every failure a client can
+fetch (cache, then Ordergroove) → present → record the event → answer → store what was fetched
+(the cache writes wait until the answer is sent: see ``WriteBehind``). Every failure a client can
 cause becomes a JSON 4xx; Ordergroove trouble with nothing cached becomes a 503 inside the
 lookup deadline. Error statuses and outcomes are decided here and nowhere else.
 """
@@ -65,9 +66,10 @@ def lookup() -> Response:
 
     stats = FetchStats()
     status, error_code = 200, None
+    later = services.fetcher.cache.write_behind()  # what the lookup fetched is stored once it is sent
     try:
         result = services.lookups.lookup(
-            lookup_request, deadline=deadline.shrink(ANSWER_MARGIN_S), stats=stats
+            lookup_request, deadline=deadline.shrink(ANSWER_MARGIN_S), stats=stats, later=later
         )
     except OrdergrooveError as exc:
         result = LookupResult.failed()
@@ -88,11 +90,13 @@ def lookup() -> Response:
             upstream_calls=stats.upstream_calls, cache_hits=stats.cache_hits, stale=result.stale,
         )
     )
-    if status == 503:
-        return error_response(503, error_code or "ordergroove_unavailable", upstream_failure_detail(error_code))
-    if status == 500:
+    if status in (500, 503):
+        later.flush()
+        if status == 503:
+            return error_response(503, error_code or "ordergroove_unavailable", upstream_failure_detail(error_code))
         return error_response(500, "internal_error", "unexpected error; it has been logged")
     response = Response(result.body(), status=200, mimetype="application/json")
+    response.call_on_close(later.flush)  # after the answer is sent (WSGI close), before the next request
     if result.stale:
         response.headers["X-OGTK-Stale"] = "1"
     if event is not None and _wants_suggestion(lookup_request, result):

@@ -6,6 +6,7 @@ redis-server (tests/servers.py), proving both backends give the cache the same s
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import pickle
@@ -658,3 +659,55 @@ def test_peek_many_reads_every_piece_in_one_store_call(cache, clock):
     assert found[1] is None and isinstance(found[2], NotFound)
     clock.now += 600
     assert cache.peek_many([("customer", "c1")]) == [None]
+
+
+# -- writes held back until the answer is sent (WriteBehind) -----------------------------------
+
+def test_a_held_write_and_its_lease_wait_for_the_flush(cache, make_backend):
+    """The value is handed on at once; the store (as another worker sees it) gets it, and the
+    lease is freed, only when the lookup flushes after answering."""
+    later = cache.write_behind()
+    [token] = cache.lease_many([("items", "o1")], deadline=forever())
+    result = cache.get_or_fetch("items", "o1", Upstream(["line"]), deadline=forever(), lease=token, later=later)
+    unleased = cache.get_or_fetch("orders", "c1", Upstream(["order"]), deadline=forever(), customer_id="c1",
+                                  later=later)
+    assert result.value == ["line"] and unleased.value == ["order"]
+    other_worker = make_backend()
+    assert other_worker.get("items:o1") is None and other_worker.get("lock:items:o1") == token
+    assert other_worker.get("orders:c1") is None and other_worker.get("lock:orders:c1") is not None
+    assert later.flush() == 2 and later.flush() == 0
+    assert other_worker.get("items:o1")[2] == ["line"] and other_worker.get("lock:items:o1") is None
+    assert other_worker.get("orders:c1")[2] == ["order"] and other_worker.get("lock:orders:c1") is None
+
+
+def test_this_process_never_reads_around_its_own_held_write(cache):
+    later = cache.write_behind()
+    cache.get_or_fetch("customer", "c1", Upstream({"id": "c1"}), deadline=forever(), later=later)
+    # the next lookup in this worker, before the first one's answer has gone out
+    again = cache.get_or_fetch("customer", "c1", Upstream(AssertionError("asked twice")), deadline=forever())
+    assert again.hit and again.value == {"id": "c1"}
+    assert later.flush() == 0  # written on that read, and only once
+    [peeked] = cache.peek_many([("customer", "c1")])
+    assert peeked.hit
+
+
+def test_a_held_write_lands_before_an_invalidation_not_after_it(cache, make_backend):
+    later = cache.write_behind()
+    cache.get_or_fetch("subscriptions", "c1", Upstream(["old"]), deadline=forever(), customer_id="c1", later=later)
+    assert cache.invalidate_customer("c1") == 1  # the webhook's eviction takes the held write with it
+    later.flush()
+    assert make_backend().get("subscriptions:c1") is None
+
+
+def test_a_held_batch_write_releases_its_lease_on_flush(cache, make_backend):
+    later = cache.write_behind()
+    fetch = Upstream([{"id": "P1"}, {"id": "P2"}])
+    results = cache.get_many("product", ["P1", "P2"], lambda ids: fetch(), id_of=by_id, deadline=forever(),
+                             later=later)
+    assert sorted(results) == ["P1", "P2"] and all(not r.hit for r in results.values())
+    batch_lease = "lock:batch:product:" + hashlib.sha256(b"P1\nP2").hexdigest()[:16]
+    other_worker = make_backend()
+    assert other_worker.get("product:P1") is None and other_worker.get(batch_lease) is not None
+    assert later.flush() == 1
+    assert other_worker.get("product:P1")[2] == {"id": "P1"} and other_worker.get(batch_lease) is None
+    assert cache.peek("product", "P2").hit and fetch.calls == 1
