@@ -69,6 +69,19 @@ def test_a_warm_lookup_sends_the_card_presented_last_time_byte_for_byte(lookup, 
     assert lookup(detailed(KNOWN["reference"])).get_data() == first
 
 
+def test_a_cold_lookup_stores_what_it_fetched_once_its_answer_is_sent(client, services):
+    """The answer goes out first; the cache writes (and the release of their leases) run when
+    the server closes the response, as gunicorn does once it has sent it."""
+    body, headers = signed(detailed(KNOWN["reference"]))
+    response = client.post(LOOKUP_PATH, data=body, headers=headers)
+    assert response.status_code == 200 and response.get_json()["results"]
+    store = services.fetcher.cache.backend  # what the other workers see
+    key = f"subscriptions:{KNOWN['reference']}"
+    assert store.get(key) is None and store.get("lock:" + key) is not None
+    response.close()
+    assert store.get(key) is not None and store.get("lock:" + key) is None
+
+
 def test_detailed_unknown_id_is_no_match_even_with_a_known_email(lookup):
     response = lookup(detailed(KNOWN["unknown"], emails=["dana.reyes@example.com"]))
     assert response.status_code == 200
