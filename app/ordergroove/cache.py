@@ -79,8 +79,8 @@ class WriteBehind:
     """The cache writes of one lookup, held back until its answer is sent.
 
     A cold lookup stores each of its nine answers as it arrives. Written then, every write
-    takes the GIL from the requests still being sent and from the answer being built: about
-    2 ms of a cold lookup's path. Given a ``WriteBehind`` (``later=``), the cache hands the
+    takes the GIL from the requests still being sent and from the answer being built: 2–4 ms
+    of a cold lookup's path. Given a ``WriteBehind`` (``later=``), the cache hands the
     fetched value on at once and queues its write, together with the release of its lease, so
     a concurrent lookup of the same key keeps waiting for this one rather than asking
     Ordergroove again. :meth:`flush`, called once the answer is sent, writes them. Before this
