@@ -82,6 +82,23 @@ def test_a_cold_lookup_stores_what_it_fetched_once_its_answer_is_sent(client, se
     assert store.get(key) is not None and store.get("lock:" + key) is None
 
 
+def test_a_lookup_answered_503_stores_what_it_did_fetch_before_answering(client, services, monkeypatch):
+    """A 503 is answered without waiting for a close: the pieces that did arrive are stored
+    and their leases freed at once, so the next lookup asks only for what failed."""
+    from app.ordergroove.errors import Unavailable
+
+    def down(*args, **kwargs):
+        raise Unavailable("Ordergroove did not answer")
+    monkeypatch.setattr(services.fetcher.client, "subscriptions", down)
+    body, headers = signed(detailed(KNOWN["reference"]))
+    response = client.post(LOOKUP_PATH, data=body, headers=headers)
+    assert response.status_code == 503
+    store = services.fetcher.cache.backend
+    key = f"customer:{KNOWN['reference']}"
+    assert store.get(key) is not None and store.get("lock:" + key) is None
+    assert store.get("lock:subscriptions:" + KNOWN["reference"]) is None
+
+
 def test_detailed_unknown_id_is_no_match_even_with_a_known_email(lookup):
     response = lookup(detailed(KNOWN["unknown"], emails=["dana.reyes@example.com"]))
     assert response.status_code == 200
