@@ -93,8 +93,7 @@ class WriteBehind:
     >>> later.flush()  # after the answer  # doctest: +SKIP
     """
 
-    def __init__(self, cache: "ResourceCache"):
-        self._cache = cache
+    def __init__(self) -> None:
         self._queued: list[_Pending] = []
         self._lock = threading.Lock()
 
@@ -226,7 +225,7 @@ class ResourceCache:
 
     def write_behind(self) -> WriteBehind:
         """A new :class:`WriteBehind` for one lookup's writes."""
-        return WriteBehind(self)
+        return WriteBehind()
 
     def _hold(self, later: WriteBehind, keys: tuple[str, ...], write: Callable[[], None]) -> None:
         pending = _Pending(self, keys, write)
@@ -603,7 +602,7 @@ class ResourceCache:
 
             if later is None:
                 write()
-            else:
+            elif items or held:
                 self._hold(later, (*(key for key, _ in items), lock_key), write)
             return results
         finally:
