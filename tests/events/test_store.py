@@ -78,15 +78,23 @@ def test_creates_missing_directory(tmp_path):
 
 
 def test_one_connection_per_thread(store):
+    """Three threads alive at once hold three connections. (Comparing ``id()`` of connections
+    whose threads had already ended failed now and then: a freed connection's id can be reused.)"""
     import threading
 
     seen = []
-    threads = [threading.Thread(target=lambda: seen.append(id(store._connection()))) for _ in range(3)]
+    together = threading.Barrier(3)
+
+    def connect() -> None:
+        seen.append(store._connection())
+        together.wait(timeout=30)  # no thread ends, and frees its connection, before all have one
+
+    threads = [threading.Thread(target=connect) for _ in range(3)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert len(set(seen)) == 3
+    assert len({id(connection) for connection in seen}) == 3  # the list keeps all three alive
     assert store._connection() is store._connection()
 
 
