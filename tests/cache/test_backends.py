@@ -101,6 +101,7 @@ def test_set_if_absent_has_one_winner_across_threads(backend):
 
 def _contend_in_child(open_backend, barrier, results) -> None:
     backend = open_backend()
+    backend.get("lock:absent")  # opened before the race: the race is the add, not six opens at once
     barrier.wait(timeout=60)
     results.put((os.getpid(), backend.add("lock:hot", os.getpid(), expire=60)))
     backend.close()
@@ -108,13 +109,16 @@ def _contend_in_child(open_backend, barrier, results) -> None:
 
 @pytest.fixture
 def open_backend(backend_kind, backend_location):
-    """What ``make_backend`` does, picklable for a spawned child: a fresh interpreter copies no
-    lock held by one of the test process's threads (a forked child can hang on one for ever)."""
-    options = TEST_REDIS_OPTIONS if backend_kind == "redis" else {}
+    """What ``make_backend`` does, picklable for a spawned child (a fresh interpreter copies no
+    lock held by one of the test process's threads), with as generous a timeout on disk as on
+    Redis: six processes opening one SQLite file on two loaded cores waited past the default
+    second for its write lock, and the child that gave up never answered."""
+    options = TEST_REDIS_OPTIONS if backend_kind == "redis" else {"sqlite_timeout": 10.0}
     return functools.partial(open_location, backend_location, namespace="test", **options)
 
 
 def test_set_if_absent_has_one_winner_across_processes(open_backend, backend):
+    assert backend.get("lock:hot") is None  # the store exists before the children open it
     context = multiprocessing.get_context("spawn")
     barrier, results = context.Barrier(6), context.Queue()
     children = [context.Process(target=_contend_in_child, args=(open_backend, barrier, results))
