@@ -83,7 +83,9 @@ class WriteBehind:
     of a cold lookup's path. Given a ``WriteBehind`` (``later=``), the cache hands the
     fetched value on at once and queues its write, together with the release of its lease, so
     a concurrent lookup of the same key keeps waiting for this one rather than asking
-    Ordergroove again. :meth:`flush`, called once the answer is sent, writes them. Before this
+    Ordergroove again. :meth:`flush`, called once the answer is sent, writes them; a piece that
+    finishes only after that (a lookup that stopped early leaves its other pieces running) is
+    written as soon as it arrives, never left queued with its lease held. Before this
     process reads a key with a write still queued it writes that one first, so nothing here
     ever reads around its own pending write; a worker that dies before flushing loses only
     those writes, and its leases run out as any dead holder's do.
@@ -95,16 +97,22 @@ class WriteBehind:
 
     def __init__(self) -> None:
         self._queued: list[_Pending] = []
+        self._flushed = False
         self._lock = threading.Lock()
 
-    def _add(self, pending: "_Pending") -> None:
+    def _add(self, pending: "_Pending") -> bool:
+        """Queue ``pending``; ``False`` once flushed (the caller then writes it at once)."""
         with self._lock:
+            if self._flushed:
+                return False
             self._queued.append(pending)
+            return True
 
     def flush(self) -> int:
-        """Write everything queued (each write at most once); returns how many were written."""
+        """Write everything queued (each write at most once); returns how many were written.
+        Whatever arrives after this is written as it arrives."""
         with self._lock:
-            queued, self._queued = self._queued, []
+            queued, self._queued, self._flushed = self._queued, [], True
         return sum(pending.run() for pending in queued)
 
 
@@ -232,7 +240,8 @@ class ResourceCache:
         with self._pending_lock:
             for key in keys:
                 self._pending[key] = pending
-        later._add(pending)
+        if not later._add(pending):  # the answer is out already: nothing waits for this write
+            pending.run()
 
     def _forget(self, pending: _Pending) -> None:
         with self._pending_lock:

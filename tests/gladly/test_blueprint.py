@@ -87,7 +87,13 @@ def test_a_lookup_answered_503_stores_what_it_did_fetch_before_answering(client,
     and their leases freed at once, so the next lookup asks only for what failed."""
     from app.ordergroove.errors import Unavailable
 
+    cache = services.fetcher.cache
+    customer_key = cache.cache_key("customer", KNOWN["reference"])
+
     def down(*args, **kwargs):
+        waited = time.monotonic() + 5
+        while customer_key not in cache._pending and time.monotonic() < waited:  # the customer is in
+            time.sleep(0.005)
         raise Unavailable("Ordergroove did not answer")
     monkeypatch.setattr(services.fetcher.client, "subscriptions", down)
     body, headers = signed(detailed(KNOWN["reference"]))

@@ -711,3 +711,15 @@ def test_a_held_batch_write_releases_its_lease_on_flush(cache, make_backend):
     assert later.flush() == 1
     assert other_worker.get("product:P1")[2] == {"id": "P1"} and other_worker.get(batch_lease) is None
     assert cache.peek("product", "P2").hit and fetch.calls == 1
+
+
+def test_a_piece_that_arrives_after_the_flush_is_written_at_once(cache, make_backend):
+    """A lookup that stopped early (an unknown customer, a failure) answers while its other
+    pieces still run; one finishing after the flush must not sit queued with its lease held."""
+    later = cache.write_behind()
+    assert later.flush() == 0  # answered
+    [token] = cache.lease_many([("orders", "c9")], deadline=forever())
+    cache.get_or_fetch("orders", "c9", Upstream(["late"]), deadline=forever(), lease=token, later=later)
+    other_worker = make_backend()
+    assert other_worker.get("orders:c9")[2] == ["late"] and other_worker.get("lock:orders:c9") is None
+    assert later.flush() == 0
