@@ -109,7 +109,7 @@ class FakeFetcher:
         self.invalidated.append(customer_id)
         return 1
 
-    def profile(self, customer_id, *, deadline, stats=None):
+    def profile(self, customer_id, *, deadline, stats=None, later=None):  # ProfileFetcher.profile's signature
         return FakeProfile({PRODUCT: Product(PRODUCT, name=PRODUCT_NAME)})
 
 
