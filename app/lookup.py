@@ -9,8 +9,6 @@ candidates; DETAILED returns exactly one full profile or nothing. The dashboard 
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable
@@ -18,6 +16,7 @@ from typing import Any, Iterable
 from .deadline import Deadline
 from .gladly.presenter import present_basic, present_detailed
 from .gladly.schema import LookupRequest
+from .memo import BoundedMemo
 from .ordergroove.fetcher import FetchStats, ProfileFetcher
 from .ordergroove.cache import WriteBehind
 from .ordergroove.models import CustomerProfile
@@ -78,9 +77,7 @@ class PresentedCards:
     """
 
     def __init__(self, size: int = PRESENTED_CARDS):
-        self.size = size
-        self._lock = threading.Lock()
-        self._cards: OrderedDict[str, tuple[tuple, bytes]] = OrderedDict()
+        self._cards: BoundedMemo[str, tuple[tuple, bytes]] = BoundedMemo(size)
 
     def body(self, profile: CustomerProfile, present) -> tuple[list[dict[str, Any]], bytes]:
         """``(results, body)`` for ``profile``; ``present(profile)`` makes the results when the
@@ -88,18 +85,12 @@ class PresentedCards:
         cid = profile.customer.merchant_user_id
         parts = (profile.customer, profile.subscriptions, tuple(profile.products.items()),
                  tuple(profile.next_orders.items()), tuple(profile.next_order_ids.items()))
-        with self._lock:
-            known = self._cards.get(cid)
-            if known is not None and _same_parts(known[0], parts):
-                self._cards.move_to_end(cid)
-                return json.loads(known[1])["results"], known[1]
+        known = self._cards.get(cid)
+        if known is not None and _same_parts(known[0], parts):
+            return json.loads(known[1])["results"], known[1]
         results = present(profile)
         encoded = response_body(results)
-        with self._lock:
-            self._cards[cid] = (parts, encoded)
-            self._cards.move_to_end(cid)
-            while len(self._cards) > self.size:
-                self._cards.popitem(last=False)
+        self._cards.put(cid, (parts, encoded))
         return results, encoded
 
 

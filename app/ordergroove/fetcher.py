@@ -11,13 +11,13 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 from zoneinfo import ZoneInfo
 
 from ..deadline import Deadline
+from ..memo import BoundedMemo
 from .cache import CacheResult, ResourceCache, WriteBehind
 from .client import OrdergrooveClient
 from .errors import NotFound, OrdergrooveError
@@ -120,8 +120,7 @@ class ProfileFetcher:
         self._pool: ThreadPoolExecutor | None = None
         self._pool_pid = 0
         self._pool_lock = threading.Lock()
-        self._parsed: OrderedDict[tuple[str, str], tuple[Any, Any]] = OrderedDict()
-        self._parsed_lock = threading.Lock()
+        self._parsed: BoundedMemo[tuple[str, str], tuple[Any, Any]] = BoundedMemo(PARSED_MEMO_SIZE)
 
     @classmethod
     def from_settings(cls, settings) -> "ProfileFetcher":
@@ -287,17 +286,11 @@ class ProfileFetcher:
         was the largest cost of the warm path; comparing it with the JSON parsed last time is
         done in C and is far cheaper, and it can never hand out a parse of other data."""
         memo_key = (kind, key)
-        with self._parsed_lock:
-            remembered = self._parsed.get(memo_key)
-            if remembered is not None and remembered[0] == result.value:
-                self._parsed.move_to_end(memo_key)
-                return remembered[1]
+        remembered = self._parsed.get(memo_key)
+        if remembered is not None and remembered[0] == result.value:
+            return remembered[1]
         value = parse(result.value)
-        with self._parsed_lock:
-            self._parsed[memo_key] = (result.value, value)
-            self._parsed.move_to_end(memo_key)
-            while len(self._parsed) > PARSED_MEMO_SIZE:
-                self._parsed.popitem(last=False)
+        self._parsed.put(memo_key, (result.value, value))
         return value
 
     def _parse_customer(self, raw: Any) -> Customer | None:
