@@ -267,7 +267,7 @@ def test_gladly_time_must_be_signed():
 
 
 @pytest.mark.parametrize("value", ["2019-02-13T21:40:16Z", "20190213T214016", "20190230T214016Z",
-                                   "20190213T256016Z", "x"])
+                                   "20190213T256016Z", "20190213T214060Z", "00000213T214016Z", "x"])
 def test_invalid_gladly_time(value):
     with pytest.raises(errors.InvalidGladlyTime):
         parse_gladly_time(value)
