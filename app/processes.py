@@ -143,7 +143,9 @@ class SandboxProcess(ManagedProcess):
         self.api_key = SANDBOX_DEFAULT_API_KEY
         command = [sys.executable, "-m", "app.sandbox", "--port", str(self.port), "--latency-ms", str(latency_ms)]
         for name, value in flags.items():  # fault settings, customers, webhook_url, webhook_key, ...
-            command += [f"--{name.replace('_', '-')}", str(value)]
+            # one "--flag=value" word: a value starting with "-" (a random key does, one time in
+            # 64) would otherwise read as the next option and the sandbox would refuse to start
+            command.append(f"--{name.replace('_', '-')}={value}")
         super().__init__(command, log_path=log_path)
         self.http = requests.Session()
 

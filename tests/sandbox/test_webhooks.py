@@ -101,6 +101,22 @@ def test_a_cancel_sends_signed_events_in_ordergroove_shape(receiver):
     assert len({e["id"] for e in events}) == 3
 
 
+def test_a_sandbox_process_signs_with_a_key_that_starts_with_a_dash(receiver, tmp_path):
+    """``secrets.token_urlsafe`` keys start with "-" one time in 64. ``make run``'s sandbox once
+    failed to start on one (argparse took it for an option): the key must arrive whole."""
+    from app.processes import SandboxProcess
+
+    key = "-starts-with-a-dash=and-an-equals"
+    with SandboxProcess(log_path=tmp_path / "sandbox.log", customers=60, webhook_url=receiver.url,
+                        webhook_key=key) as sb:
+        answer = requests.patch(f"{sb.base_url}/subscriptions/{ACTIVE}/cancel/", json={"cancel_reason": "2|Moving"},
+                                headers={"x-api-key": sb.api_key}, timeout=5)
+        assert answer.status_code == 200
+        receiver.events(1)
+    headers, body = receiver.deliveries[0]
+    WebhookVerifier([key]).verify(headers, body)  # raises unless signed with exactly this key
+
+
 def test_a_skip_sends_order_events(receiver):
     with SandboxServer(customers=60, webhook_url=receiver.url, webhook_key=KEY) as sb:
         requests.patch(f"{sb.base_url}/orders/{KNOWN['reference_upcoming_order']}/skip_subscription/",
