@@ -92,6 +92,13 @@ CACHE_BACKENDS = ("disk", "redis")
 TEST_REDIS_OPTIONS = {"timeout_s": 5.0}
 
 
+def child_backend_options(backend_kind: str) -> dict:
+    """Options for a store opened by one of several processes contending at once: as generous a
+    wait on disk as on Redis. Six processes opening one SQLite file on two loaded cores waited
+    past diskcache's default second for its write lock, and a child that gave up never answered."""
+    return TEST_REDIS_OPTIONS if backend_kind == "redis" else {"sqlite_timeout": 10.0}
+
+
 @pytest.fixture(params=CACHE_BACKENDS)
 def backend_kind(request):
     """Runs the test once per cache backend: ``"disk"`` (diskcache) and ``"redis"`` (a real server)."""

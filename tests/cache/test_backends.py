@@ -13,7 +13,7 @@ import pytest
 
 from app.cache import CacheUnavailable, Lease, open_location
 from app.processes import free_port
-from servers import TEST_REDIS_OPTIONS
+from servers import child_backend_options
 
 
 def eventually(condition, timeout: float = 15.0, interval: float = 0.05) -> bool:
@@ -110,11 +110,9 @@ def _contend_in_child(open_backend, barrier, results) -> None:
 @pytest.fixture
 def open_backend(backend_kind, backend_location):
     """What ``make_backend`` does, picklable for a spawned child (a fresh interpreter copies no
-    lock held by one of the test process's threads), with as generous a timeout on disk as on
-    Redis: six processes opening one SQLite file on two loaded cores waited past the default
-    second for its write lock, and the child that gave up never answered."""
-    options = TEST_REDIS_OPTIONS if backend_kind == "redis" else {"sqlite_timeout": 10.0}
-    return functools.partial(open_location, backend_location, namespace="test", **options)
+    lock held by one of the test process's threads), with :func:`child_backend_options`."""
+    return functools.partial(open_location, backend_location, namespace="test",
+                             **child_backend_options(backend_kind))
 
 
 def test_set_if_absent_has_one_winner_across_processes(open_backend, backend):

@@ -27,6 +27,7 @@ from app.ordergroove.cache import ResourceCache
 from app.ordergroove.errors import NotFound, RateLimited, Unauthorized, Unavailable
 from app.ordergroove.fetcher import FetchStats
 from app.settings import Settings
+from servers import child_backend_options
 
 REPO = Path(__file__).resolve().parents[2]
 TTLS = {"customer": 90, "subscriptions": 90, "orders": 90, "items": 90, "product": 6 * 3600, "search": 90}
@@ -514,13 +515,12 @@ def test_add_expires(cache):
     assert cache.add("short", 2, expire=60)
 
 
-def test_add_is_one_winner_across_processes(backend_location, make_backend):
+def test_add_is_one_winner_across_processes(backend_kind, backend_location, make_backend):
     # A store write that fails counts as "go ahead" (the cache's degraded mode), which would make
-    # the sum exceed 50: the store is created here first, and the children wait up to 10 s for
-    # SQLite's write lock, so three interpreters contending on two loaded cores race on ``add``
-    # alone (the crowded first open of tests/cache/test_backends.py, found by CI there).
+    # the sum exceed 50: the store is created here first, and the children wait as long for it as
+    # those of tests/cache/test_backends.py, so three interpreters race on ``add`` alone.
     make_backend().get("created")
-    options = {} if backend_location.startswith("redis") else {"sqlite_timeout": 10.0}
+    options = child_backend_options(backend_kind)
     code = f"""
         from app.ordergroove.cache import ResourceCache
         {opening(backend_location, **options)}
