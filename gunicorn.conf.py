@@ -1,7 +1,7 @@
 """Gunicorn settings for the lookup API (read automatically from the repo root).
 
-Threaded workers: a lookup mostly waits on Ordergroove, so threads keep a worker useful while
-one request waits. Four per worker: more threads made the warm tail worse (GIL contention, see
+Threaded workers (``app.serving``: gunicorn's gthread, timing each request's wait for a thread):
+a lookup mostly waits on Ordergroove, so threads keep a worker useful while one request waits. Four per worker: more threads made the warm tail worse (GIL contention, see
 ``make bench``), and with Ordergroove hanging the circuit breaker frees them after two timeouts.
 The worker timeout sits well above OGTK_LOOKUP_DEADLINE_S (a lookup gives up by then), so only a
 truly stuck worker is recycled. Prometheus runs in multiprocess mode so /metrics adds up every
@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from app.serving import WORKER_CLASS  # noqa: E402
 from app.settings import Settings, SettingsError, default_metrics_dir  # noqa: E402
 
 _data_dir = Path(os.environ.get("OGTK_DATA_DIR") or "var")
@@ -22,7 +23,7 @@ os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(default_metrics_dir(_data_dir))
 
 bind = os.environ.get("OGTK_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("OGTK_WORKERS", min(multiprocessing.cpu_count() * 2 + 1, 8)))
-worker_class = "gthread"
+worker_class = WORKER_CLASS  # gthread that takes a request's wait for a thread off its deadline
 threads = int(os.environ.get("OGTK_THREADS", 4))
 # Connections one worker holds at once: one per thread, plus one idle keep-alive connection.
 # Without a bound, the first worker to wake accepts most of a burst of connections (wrk's 16

@@ -30,7 +30,13 @@ LOOKUPS = Counter(
     ["level", "outcome"],
 )
 LOOKUP_SECONDS = Histogram(
-    "ogtk_lookup_seconds", "Time to answer one Gladly lookup.", ["level"], buckets=LOOKUP_BUCKETS
+    "ogtk_lookup_seconds", "Time to answer one Gladly lookup, from its request reaching a worker.", ["level"],
+    buckets=LOOKUP_BUCKETS,
+)
+LOOKUP_QUEUED_SECONDS = Histogram(
+    "ogtk_lookup_queued_seconds",
+    "Time a Gladly lookup waited in its gunicorn worker for a free thread (taken off its deadline).",
+    buckets=(0.001, 0.005, 0.025, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0),
 )
 UPSTREAM_REQUESTS = Counter(
     "ogtk_upstream_requests_total",

@@ -233,3 +233,43 @@ def test_a_burst_of_keep_alive_connections_is_spread_over_the_workers(tmp_path, 
         for connection in connections:
             connection.close()
     assert max(held.values()) <= 2 + 1  # threads + one kept alive
+
+
+def test_a_lookup_that_waited_for_a_thread_still_answers_within_the_deadline(tmp_path):
+    """One thread, two connections (threads + 1): the second lookup waits for the first.
+
+    Ordergroove hangs, so the first cold lookup holds the only thread until its deadline. The
+    second, queued meanwhile, gets what is left of its own deadline counted from its arrival and
+    answers 503 within it; it used to start a full deadline once it got the thread (twice as
+    long in all). The breaker is kept out of the way: it would answer the second at once."""
+    from app.processes import ApiProcess
+    from app.sandbox.server import SandboxServer
+
+    deadline_s = 3.0
+    with SandboxServer(hang_rate=1.0, hang_s=30) as hanging:
+        api = ApiProcess(sandbox_url=hanging.base_url, data_dir=tmp_path / "data", signing_key=SIGNING_KEY,
+                         log_path=tmp_path / "api.log", workers=1, threads=1,
+                         env={"OGTK_LOOKUP_DEADLINE_S": deadline_s, "OGTK_UPSTREAM_BREAKER_THRESHOLD": 1000})
+        with api:
+            api.wait_workers(1)
+            gladly = GladlyClient(api.lookup_url, signing_key=SIGNING_KEY, timeout=15)
+
+            def timed(customer_id):
+                begun = time.monotonic()
+                answer = gladly.lookup(detailed(customer_id))
+                return answer, time.monotonic() - begun
+
+            with ThreadPoolExecutor(2) as pool:
+                first = pool.submit(timed, KNOWN["bench"])
+                time.sleep(0.3)  # the first lookup has the thread
+                second = pool.submit(timed, KNOWN["reference"])
+                (first_answer, first_s), (second_answer, second_s) = first.result(), second.result()
+            gladly.session.close()  # its two kept-alive connections are all this worker takes
+            metrics = requests.get(f"{api.base_url}/metrics", timeout=5).text
+    assert first_answer.status == second_answer.status == 503
+    assert first_s > deadline_s / 2  # it did hold the thread
+    assert second_s < deadline_s + 0.3, f"the queued lookup took {second_s:.2f} s"
+    queued = [line for line in metrics.splitlines() if line.startswith("ogtk_lookup_queued_seconds_bucket")]
+    waited_long = next(line for line in queued if 'le="1.0"' in line)
+    total = next(line for line in queued if 'le="+Inf"' in line)
+    assert float(total.rsplit(" ", 1)[1]) - float(waited_long.rsplit(" ", 1)[1]) == 1  # the second waited > 1 s

@@ -29,6 +29,7 @@ logging.basicConfig(level=logging.WARNING)
 
 from ..processes import ROOT, ApiProcess, SandboxProcess  # noqa: E402
 from ..sandbox.known import KNOWN  # noqa: E402
+from ..serving import WORKER_CLASS  # noqa: E402
 from ..simulate import new_signing_key  # noqa: E402
 from . import event_writes, freshness, measure, report, shared_backends, upstream  # noqa: E402
 from .loadgen import ensure_wrk, python_load, run_wrk  # noqa: E402
@@ -56,6 +57,7 @@ def parse_sweep(text: str) -> list[tuple[str, int, int]]:
 
 
 def config_label(kind: str, workers: int, threads: int) -> str:
+    kind = "gthread" if kind == WORKER_CLASS else kind
     return f"{kind}, {workers} workers" + (f" × {threads} threads" if kind == "gthread" else "")
 
 
@@ -249,7 +251,8 @@ def over_gunicorn(args, results: dict, sandbox: SandboxProcess, key: str, payloa
         label = config_label(kind, workers, threads)
         say(f"trying {label} …")
         try:
-            with start(f"{kind}-{workers}-{threads}", workers=workers, threads=threads, worker_class=kind) as api:
+            worker_class = WORKER_CLASS if kind == "gthread" else kind  # gthread as the API deploys it
+            with start(f"{kind}-{workers}-{threads}", workers=workers, threads=threads, worker_class=worker_class) as api:
                 if warm(api) != 200:
                     raise RuntimeError("warm-up lookup failed")
                 load(api, 16, 1)

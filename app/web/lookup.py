@@ -18,6 +18,7 @@ from flask import Blueprint, Response, request
 
 from .. import metrics
 from ..deadline import Deadline
+from ..serving import queued_seconds
 from ..events import LookupEvent
 from ..gladly.errors import GladlyError
 from ..gladly.schema import DETAILED, LookupRequest, parse_lookup_request
@@ -43,10 +44,12 @@ def _is_json(content_type: str | None) -> bool:
 
 @bp.post(LOOKUP_PATH)
 def lookup() -> Response:
-    started = time.perf_counter()
+    queued = queued_seconds()  # waited in the worker for a thread: Gladly's clock was running
+    started = time.perf_counter() - queued
     services = get_services()
     correlation_id = (request.headers.get("Gladly-Correlation-Id") or "").strip()[:64] or None
-    deadline = Deadline(services.settings.lookup_deadline_s)
+    deadline = Deadline(services.settings.lookup_deadline_s - queued)
+    metrics.LOOKUP_QUEUED_SECONDS.observe(queued)
 
     raw = request.get_data(cache=True)  # raw bytes first: the signature covers exactly these
     try:
@@ -88,6 +91,7 @@ def lookup() -> Response:
         _log_line(
             correlation_id, lookup_request.level, result.outcome, started, code=error_code,
             upstream_calls=stats.upstream_calls, cache_hits=stats.cache_hits, stale=result.stale,
+            queued_ms=round(queued * 1000.0, 1) or None,
         )
     )
     if status in (500, 503):

@@ -292,6 +292,30 @@ def test_503_inside_the_deadline_when_ordergroove_hangs_and_nothing_is_cached(ma
     assert events(app)[-1]["outcome"] == "error"
 
 
+def test_time_spent_waiting_for_a_thread_comes_off_the_deadline(make_app, faulty_sandbox, monkeypatch):
+    """A lookup that waited its whole deadline in the gunicorn worker (``app.serving``) answers
+    a cached card at once, and a 503 without calling Ordergroove when nothing is cached; its
+    event counts the wait, as Gladly did."""
+    import app.web.lookup as lookup_view
+
+    app = make_app(ORDERGROOVE_BASE_URL=faulty_sandbox.base_url, OGTK_LOOKUP_DEADLINE_S="2")
+    client = app.test_client()
+    body, headers = signed(detailed(KNOWN["reference"]))
+    fresh = client.post(LOOKUP_PATH, data=body, headers=headers)
+    faulty_sandbox.reset_stats()
+    monkeypatch.setattr(lookup_view, "queued_seconds", lambda: 2.0)
+    body, headers = signed(detailed(KNOWN["reference"]))
+    cached = client.post(LOOKUP_PATH, data=body, headers=headers)
+    body, headers = signed(detailed(KNOWN["bench"]))
+    started = time.monotonic()
+    cold = client.post(LOOKUP_PATH, data=body, headers=headers)
+    assert time.monotonic() - started < 0.5
+    assert cached.status_code == 200 and cached.get_data() == fresh.get_data()
+    assert cold.status_code == 503
+    assert faulty_sandbox.stats()["requests"] == 0
+    assert [round(e["duration_ms"] / 1000) for e in events(app)[-2:]] == [2, 2]
+
+
 def test_basic_lookups_do_not_fetch_subscriptions(lookup, sandbox):
     sandbox.reset_stats()
     lookup(basic(emails=["dana.reyes@example.com"]))
