@@ -268,7 +268,7 @@ def test_a_lookup_that_waited_for_a_thread_still_answers_within_the_deadline(tmp
             metrics = requests.get(f"{api.base_url}/metrics", timeout=5).text
     assert first_answer.status == second_answer.status == 503
     assert first_s > deadline_s / 2  # it did hold the thread
-    assert second_s < deadline_s + 0.3, f"the queued lookup took {second_s:.2f} s"
+    assert second_s < deadline_s + 0.7, f"the queued lookup took {second_s:.2f} s"  # stock gthread: 4.5 s
     queued = [line for line in metrics.splitlines() if line.startswith("ogtk_lookup_queued_seconds_bucket")]
     waited_long = next(line for line in queued if 'le="1.0"' in line)
     total = next(line for line in queued if 'le="+Inf"' in line)
