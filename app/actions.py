@@ -215,15 +215,17 @@ class ActionService:
 
     # -- the submit -------------------------------------------------------------------------------
     def submit(self, action: str, subscription_id: str, order_id: str | None, body: Any, *,
-               correlation_id: str | None = None, source: str = "gladly", path: str | None = None) -> ActionAnswer:
+               correlation_id: str | None = None, source: str = "gladly", path: str | None = None,
+               queued_s: float = 0.0) -> ActionAnswer:
         """Validate, de-duplicate, write once, confirm; never raises for anything Ordergroove does.
 
-        ``body`` is the decoded JSON submit (``None`` when it was not JSON). Raises
+        ``body`` is the decoded JSON submit (``None`` when it was not JSON); ``queued_s``, the time
+        it already waited for a server thread, comes off the budget. Raises
         :class:`ActionDisabled` for an action that is not enabled (before anything is recorded).
         """
         self._require(action)
-        started = self._clock()
-        deadline = Deadline(self.budget_s - ANSWER_MARGIN_S, self._clock)
+        started = self._clock() - queued_s
+        deadline = Deadline(self.budget_s - queued_s - ANSWER_MARGIN_S, self._clock)
         target = _Target(action, subscription_id, order_id)
         repeat = False
         try:

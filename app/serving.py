@@ -7,7 +7,7 @@ deadline. The lookup's deadline starts when the view runs, so that wait came on 
 one soak run a lookup answered in 3.70 s inside the app took 5.16 s at the client. This worker
 notes when it queued each request and the view takes the wait off the deadline, so the answer
 (cached, or a clean 503) still leaves within ``OGTK_LOOKUP_DEADLINE_S`` of the request reaching
-the worker.
+the worker. An action submit takes it off its 10 s budget the same way.
 
 The wait is handed over in a thread-local, not the WSGI environ: gunicorn builds the environ
 inside ``handle_request``, in the same thread that then runs the view.

@@ -20,6 +20,7 @@ from flask import Blueprint, Flask, Response, request
 from ..actions import ActionDisabled, FormRefused
 from ..gladly.errors import GladlyError
 from ..gladly.forms import CANCEL, SKIP, refused_answer
+from ..serving import queued_seconds
 from ..services import get_services
 from .responses import error_response, json_response
 
@@ -75,7 +76,7 @@ def _handle(action: str, subscription_id: str, order_id: str | None) -> Response
         body = None  # answered as a form-level 400 by the service
     try:
         answer = service.submit(action, subscription_id, order_id, body, correlation_id=_correlation_id(),
-                                source="gladly", path=f"{mount}:{path}")
+                                source="gladly", path=f"{mount}:{path}", queued_s=queued_seconds())
     except ActionDisabled:
         return error_response(404, "not_found", "this action is not enabled")
     return json_response(answer.status, answer.body)

@@ -133,6 +133,21 @@ def test_a_double_submit_under_concurrency_writes_once(app, sb):
     assert len({json.dumps(a.get_json()) for a in answers}) == 1
 
 
+def test_a_submit_that_waited_out_its_budget_for_a_thread_writes_nothing(app, sb, monkeypatch):
+    """The wait for a gunicorn thread (``app.serving``) comes off the 10 s budget: with none left,
+    the answer says so instead of starting a write it could not confirm in time."""
+    import app.web.actions as action_view
+
+    before = card(app)[SID]["status"]
+    monkeypatch.setattr(action_view, "queued_seconds", lambda: 10.0)
+    answer = submit(app, CANCEL, {"cancelReasonCode": "2"})
+    assert answer.status_code == 406
+    assert "nothing was changed" in answer.get_json()["errors"][0]["detail"]
+    assert writes(sb) == 0
+    monkeypatch.undo()
+    assert card(app)[SID]["status"] == before
+
+
 def test_a_skip_form_names_the_sandbox_order_date(app):
     headers = sign_headers(SIGNING_KEY, method="GET", path=SKIP, body=b"",
                            signed=["accept", "gladly-correlation-id", "gladly-time", "x-b3-traceid"])
