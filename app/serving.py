@@ -45,3 +45,17 @@ class ThreadWorker(_GthreadWorker):
             return super().handle(conn)
         finally:
             _handling.queued_s = 0.0
+
+    # The wait belongs to the first request handled: an HTTP/2 connection serves several streams in
+    # one ``handle``, and those after the first did not wait for the thread.
+    def handle_request(self, *args, **kwargs):
+        try:
+            return super().handle_request(*args, **kwargs)
+        finally:
+            _handling.queued_s = 0.0
+
+    def handle_http2_request(self, *args, **kwargs):  # HTTP/2 (recent gunicorn); older ones never call it
+        try:
+            return super().handle_http2_request(*args, **kwargs)
+        finally:
+            _handling.queued_s = 0.0
