@@ -1,8 +1,9 @@
 """Gunicorn settings for the lookup API (read automatically from the repo root).
 
 Threaded workers (``app.serving``: gunicorn's gthread, timing each request's wait for a thread):
-a lookup mostly waits on Ordergroove, so threads keep a worker useful while one request waits. Four per worker: more threads made the warm tail worse (GIL contention, see
-``make bench``), and with Ordergroove hanging the circuit breaker frees them after two timeouts.
+a lookup mostly waits on Ordergroove, so threads keep a worker useful while one request waits.
+Four per worker: more threads made the warm tail worse (GIL contention, see ``make bench``), and
+with Ordergroove hanging the circuit breaker frees them after two timeouts.
 The worker timeout sits well above OGTK_LOOKUP_DEADLINE_S (a lookup gives up by then), so only a
 truly stuck worker is recycled. Prometheus runs in multiprocess mode so /metrics adds up every
 worker; its files live outside OGTK_DATA_DIR (see app.settings.default_metrics_dir).

@@ -20,8 +20,8 @@ from flask import Blueprint, Flask, Response, request
 from ..actions import ActionDisabled, FormRefused
 from ..gladly.errors import GladlyError
 from ..gladly.forms import CANCEL, SKIP, refused_answer
-from ..serving import queued_seconds
 from ..services import get_services
+from ..serving import queued_seconds
 from .responses import error_response, json_response
 
 bp = Blueprint("actions", __name__)

@@ -18,7 +18,6 @@ from flask import Blueprint, Response, request
 
 from .. import metrics
 from ..deadline import Deadline
-from ..serving import queued_seconds
 from ..events import LookupEvent
 from ..gladly.errors import GladlyError
 from ..gladly.schema import DETAILED, LookupRequest, parse_lookup_request
@@ -27,6 +26,7 @@ from ..ordergroove.errors import OrdergrooveError
 from ..ordergroove.fetcher import FetchStats
 from ..outcomes import ERROR, ID_UNKNOWN, INVALID, UNAUTHORIZED
 from ..services import get_services
+from ..serving import queued_seconds
 from ..settings import LOOKUP_PATH
 from .responses import error_response
 
