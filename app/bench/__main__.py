@@ -339,7 +339,6 @@ def gunicorn_defaults() -> str:
 def regenerate_readme(bench_md: str, machine: dict | None, out: Path) -> None:
     soak = out / "soak.md"
     section = report.readme_section(bench_md or None, machine, soak.read_text() if soak.exists() else None)
-    section += "\nDetails (profile, link-health query times, soak checks): `var/bench/report.md`, `var/bench/soak.md`.\n"
     if report.update_readme(ROOT / "README.md", section):
         say("README.md performance section regenerated")
     else:

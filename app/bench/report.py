@@ -281,6 +281,8 @@ def readme_section(bench_md: str | None, machine: dict[str, str] | None, soak_md
         lines += ["", "### Last `make soak`", ""]  # details: var/bench/soak.md
         lines += [("##" + line) if line.startswith("## ") else line
                   for line in soak_md.splitlines() if not line.startswith("# ")]
+    lines += ["", "Details (profile, link-health query times, soak checks): `var/bench/report.md`, "
+              "`var/bench/soak.md`."]
     text = "\n".join(lines).strip()
     while "\n\n\n" in text:
         text = text.replace("\n\n\n", "\n\n")

@@ -80,6 +80,18 @@ def run_scenarios(sandbox, sizes: Sizes, work: Path, names: Sequence[str] | None
     return results
 
 
+def refresh_readme(out: Path, markdown: str, readme: Path = ROOT / "README.md") -> bool:
+    """Put this soak in README's performance section, beside the bench report found in ``out``.
+
+    The section is regenerated whole, so without a report (a fresh clone before ``make bench``,
+    or a scratch ``--out``) it would lose the bench table README already shows: then README is
+    left alone, and ``make bench`` later shows this soak with its own table."""
+    bench = out / "report.md"
+    if not bench.exists():
+        return False
+    return report.update_readme(readme, report.readme_section(bench.read_text(), None, markdown))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app.bench.soak", description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", help="run only these scenarios: "
@@ -108,10 +120,10 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(markdown)
     if not args.no_readme and not args.only:
-        bench = args.out / "report.md"
-        section = report.readme_section(bench.read_text() if bench.exists() else None, None, markdown)
-        if report.update_readme(ROOT / "README.md", section):
+        if refresh_readme(args.out, markdown):
             say("README.md performance section refreshed with this soak summary")
+        else:
+            say(f"README.md left as it is: no make bench report in {args.out} to show beside the soak")
     failed = [r.name for r in results if not r.ok and not r.skipped]
     if failed:
         say(f"FAILED: {', '.join(failed)}")
