@@ -133,7 +133,10 @@ def test_recycled_workers_leave_a_bounded_set_of_metric_files_and_exact_totals(t
         assert _metric_total(api.base_url, "ogtk_lookups_total{") == lookups
         assert _metric_total(api.base_url, "ogtk_lookup_seconds_count{") == lookups
         booted = (tmp_path / "api.log").read_text().count("Booting worker with pid")
-    assert booted >= 2 + lookups // 3 - 2  # the workers really were recycled, many times over
+    # the workers really were recycled, many times over: 11-12 boots for 30 lookups alone, 9 once in
+    # CI on a loaded machine. A stopping worker still answers a request that reaches its kept-alive
+    # connection in time (gunicorn 27), so a life can serve a fourth lookup
+    assert booted >= lookups // 4
     assert files <= 2 * 3 + 3
 
 
