@@ -75,6 +75,23 @@ def _utc(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, tz=timezone.utc)
 
 
+class Freshness:
+    """What the cache reads of one profile found: until when every piece stays fresh, and the
+    hits by kind (counted again when the profile is reused), or that a piece was not fresh.
+
+    >>> seen = Freshness(); cache.peek_many(pieces, freshness=seen)  # doctest: +SKIP
+    >>> seen.complete, seen.until, seen.hits  # doctest: +SKIP
+    (True, 1764633600.0, {'customer': 1, 'subscriptions': 1, 'orders': 1})
+    """
+
+    __slots__ = ("until", "hits", "complete")
+
+    def __init__(self) -> None:
+        self.until = float("inf")
+        self.hits: dict[str, int] = {}
+        self.complete = True
+
+
 class WriteBehind:
     """The cache writes of one lookup, held back until its answer is sent.
 
@@ -395,11 +412,12 @@ class ResourceCache:
             return self._answer_fresh(kind, entry, stats)
         return None
 
-    def peek_many(self, pieces: list[tuple[str, Any]], *, stats=None,
-                  stop_on_not_found: bool = False) -> list[CacheResult | NotFound | None]:
+    def peek_many(self, pieces: list[tuple[str, Any]], *, stats=None, stop_on_not_found: bool = False,
+                  freshness: Freshness | None = None) -> list[CacheResult | NotFound | None]:
         """:meth:`peek` of several ``(kind, key)`` pieces in one store read (one round trip on
         Redis); a remembered 404 comes back as a ``NotFound`` in its place, not raised. With
-        ``stop_on_not_found`` the pieces after the first 404 are left ``None`` and not counted."""
+        ``stop_on_not_found`` the pieces after the first 404 are left ``None`` and not counted.
+        ``freshness`` notes what was found (see :class:`Freshness`)."""
         keys = [self.cache_key(kind, key) for kind, key in pieces]
         self._settle(keys)
         stored = self._safe([None] * len(keys), self.backend.get_many, keys)
@@ -409,8 +427,13 @@ class ResourceCache:
         for i, ((kind, _), raw) in enumerate(zip(pieces, stored)):
             entry = self._entry(raw)
             if not self._fresh(kind, entry, now):
+                if freshness is not None:
+                    freshness.complete = False
                 continue
             hits[kind] = hits.get(kind, 0) + 1
+            if freshness is not None:
+                ttl = self.negative_ttl if entry[0] == _NOT_FOUND else self._ttl(kind)
+                freshness.until = min(freshness.until, entry[1] + ttl)
             try:
                 found[i] = self._answer_fresh(kind, entry, stats, count=False)
             except NotFound as exc:
@@ -419,7 +442,19 @@ class ResourceCache:
                     break
         for kind, n in hits.items():
             self._count_hits(kind, n, stats)
+            if freshness is not None:
+                freshness.hits[kind] = freshness.hits.get(kind, 0) + n
         return found
+
+    def now(self) -> float:
+        """The cache's clock (epoch seconds): what entries' freshness is measured against."""
+        return self._clock()
+
+    def count_hits(self, hits: Mapping[str, int], stats=None) -> None:
+        """Count ``hits`` (by kind) as :meth:`peek_many` counted them: for a profile reused
+        from memory, whose pieces were all fresh in the cache and are still."""
+        for kind, n in hits.items():
+            self._count_hits(kind, n, stats)
 
     def lease_many(self, pieces: list[tuple[str, Any]], *, deadline: Deadline) -> list[str | None]:
         """Take the fetch leases of several ``(kind, key)`` pieces in one store call: the token
@@ -639,8 +674,35 @@ class ResourceCache:
 
     def invalidate_customer(self, customer_id: Any) -> int:
         """Drop every entry fetched for this customer, and those linked to them (email searches),
-        on every instance sharing the store; products are shared and kept. Returns how many went."""
-        return self._store_evict(self._tag(customer_id))
+        on every instance sharing the store; products are shared and kept. Returns how many went.
+
+        Then the customer's generation changes, so every process stops reusing the profile it
+        remembers (:meth:`generations`). In that order: a process that reads the new generation
+        reads its pieces after they went, and never remembers the old ones under it."""
+        gone = self._store_evict(self._tag(customer_id))
+        self._new_generation(self._generation_key(customer_id))
+        return gone
+
+    # -- generations: when a profile a process remembers may be reused -------------------------
+
+    @staticmethod
+    def _generation_key(customer_id: Any = None) -> str:
+        return "generation:*" if customer_id is None else f"generation:customer:{customer_id}"
+
+    def _new_generation(self, key: str) -> None:
+        # Kept longer than any entry stays fresh: a generation that expired back to "none" must
+        # not make a profile remembered before it look current again.
+        longest = max([*self.ttls.values(), self.negative_ttl, 0.0])
+        self._store_set(key, uuid.uuid4().hex, longest + self.stale_max_age + 3600.0)
+
+    def generations(self, customer_id: Any) -> tuple | None:
+        """The store's and the customer's generations, in one read: a profile remembered under
+        the same generations has had none of its entries dropped since (see
+        :meth:`invalidate_customer`, :meth:`clear`). ``None`` when the store cannot say."""
+        keys = [self._generation_key(), self._generation_key(customer_id)]
+        failed = object()
+        found = self._safe(failed, self.backend.get_many, keys)
+        return None if found is failed else tuple(found)
 
     # -- shared state for other parts of the app (locks, de-duplication) ----------------------
 
@@ -668,9 +730,12 @@ class ResourceCache:
     # -- maintenance ----------------------------------------------------------------------------
 
     def clear(self) -> int:
-        """Drop every entry of this namespace (other accounts sharing the store keep theirs)."""
+        """Drop every entry of this namespace (other accounts sharing the store keep theirs), and
+        with them every profile a process remembers."""
         self._settle()
-        return self._safe(0, self.backend.clear)
+        gone = self._safe(0, self.backend.clear)
+        self._new_generation(self._generation_key())
+        return gone
 
     def volume(self) -> int:
         """Bytes the store holds (disk: database plus value files; Redis: the server's memory)."""

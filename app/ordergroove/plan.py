@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import Any, Callable
 
 from ..deadline import Deadline
-from .cache import CacheResult
+from .cache import CacheResult, Freshness
 from .errors import NotFound, OrdergrooveError
 from .models import CustomerProfile, Item, Order, Product, Subscription, parse_records
 from .parsing import parse_id
@@ -50,8 +50,9 @@ class Pieces:
     """
 
     def __init__(self, cache, executor: Callable[[], Executor], *, max_in_flight: int, deadline: Deadline,
-                 stats: Any, later: Any = None):
+                 stats: Any, later: Any = None, freshness: Freshness | None = None):
         self.cache = cache
+        self.freshness = freshness  # notes what the reads found (see ResourceCache.peek_many)
         self._executor = executor
         self.max_in_flight = max_in_flight
         self.deadline = deadline
@@ -101,7 +102,8 @@ class Pieces:
         try:
             while self._gathering:
                 reads, self._gathering = self._gathering, []
-                found = self.cache.peek_many([key for keys_, _ in reads for key in keys_], stats=self.stats)
+                found = self.cache.peek_many([key for keys_, _ in reads for key in keys_], stats=self.stats,
+                                             freshness=self.freshness)
                 at = 0
                 for keys_, handle in reads:  # may ask for more reads: gathered for the next pass
                     handle(found[at:at + len(keys_)])
@@ -175,12 +177,13 @@ class ProfilePlan:
 
     def __init__(self, fetcher: Any, customer_id: str, deadline: Deadline, stats: Any, later: Any = None):
         self.fetcher = fetcher
+        self.freshness = Freshness()  # complete when every piece came fresh from the cache
         self.client = fetcher.client
         self.cid = customer_id
         self.deadline = deadline
         self.stats = stats
         self.pieces = Pieces(fetcher.cache, fetcher.executor, max_in_flight=fetcher.max_in_flight,
-                             deadline=deadline, stats=stats, later=later)
+                             deadline=deadline, stats=stats, later=later, freshness=self.freshness)
         self.used: list[CacheResult] = []
         self.failure: OrdergrooveError | None = None
         self.unknown = False

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import responses
+from prometheus_client import REGISTRY
 
 from app.deadline import Deadline
 from app.ordergroove.cache import ResourceCache
@@ -143,21 +144,117 @@ def test_cold_profile_then_warm_profile(fetcher, mocked, monkeypatch):
     assert warm_stats.as_dict() == {"upstream_calls": 0, "cache_hits": 7, "cache_misses": 0, "stale": 0}
 
 
-def test_a_warm_profile_is_two_store_reads_one_per_round(fetcher, mocked, monkeypatch):
-    """Round two's order lines and products were read separately (three MGETs on Redis)."""
-    mock_dana(mocked)
-    fetcher.profile("7781203344", deadline=Deadline(4))
+def counted_reads(fetcher, monkeypatch) -> list[list[str]]:
+    """The kinds of the keys of each store read the fetcher's cache makes from now on."""
     reads: list[list[str]] = []
     get_many = fetcher.cache.backend.get_many
 
     def counting(keys):
-        reads.append(list(keys))
+        reads.append(sorted(k.split(":")[0] for k in keys))
         return get_many(keys)
 
     monkeypatch.setattr(fetcher.cache.backend, "get_many", counting)
+    return reads
+
+
+def cache_hits(kind: str) -> float:
+    return REGISTRY.get_sample_value("ogtk_cache_hits_total", {"kind": kind}) or 0.0
+
+
+def test_a_warm_profile_is_two_store_reads_one_per_round(fetcher, mocked, monkeypatch):
+    """Round two's order lines and products were read separately (three MGETs on Redis). The
+    generations come first: they say whether a profile remembered later may be reused."""
+    mock_dana(mocked)
     fetcher.profile("7781203344", deadline=Deadline(4))
-    assert [sorted(k.split(":")[0] for k in keys) for keys in reads] == [
-        ["customer", "orders", "subscriptions"], ["items", "items", "product", "product"]]
+    reads = counted_reads(fetcher, monkeypatch)
+    fetcher.profile("7781203344", deadline=Deadline(4))
+    assert reads == [["generation", "generation"], ["customer", "orders", "subscriptions"],
+                     ["items", "items", "product", "product"]]
+
+
+def test_a_profile_found_whole_in_the_cache_is_reused_for_one_read_while_it_stays_fresh(
+        fetcher, mocked, monkeypatch, clock):
+    mock_dana(mocked)
+    fetcher.profile("7781203344", deadline=Deadline(4))  # cold: fetched, not remembered
+    warm = fetcher.profile("7781203344", deadline=Deadline(4))  # every piece fresh: remembered
+    reads = counted_reads(fetcher, monkeypatch)
+    hits_before = {kind: cache_hits(kind) for kind in ("customer", "items", "product")}
+    stats = FetchStats()
+    again = fetcher.profile("7781203344", deadline=Deadline(4), stats=stats)
+    assert again is warm
+    assert reads == [["generation", "generation"]]
+    # counted as the pieces it is made of, as if read again: the dashboard's hit rate stays true
+    assert stats.as_dict() == {"upstream_calls": 0, "cache_hits": 7, "cache_misses": 0, "stale": 0}
+    assert {kind: cache_hits(kind) - hits_before[kind] for kind in hits_before} == \
+        {"customer": 1, "items": 2, "product": 2}
+    assert len(mocked.calls) == 6
+    clock.now += 89  # the customer, subscriptions and orders are fresh for 90 s
+    assert fetcher.profile("7781203344", deadline=Deadline(4)) is warm
+
+
+def test_a_remembered_profile_is_not_reused_once_a_piece_of_it_expires(fetcher, mocked, clock):
+    mock_dana(mocked)
+    fetcher.profile("7781203344", deadline=Deadline(4))
+    fetcher.profile("7781203344", deadline=Deadline(4))
+    mocked.replace(responses.GET, f"{BASE}/customers/7781203344/", json={**DANA, "first_name": "Danielle"})
+    clock.now += 90
+    stats = FetchStats()
+    after = fetcher.profile("7781203344", deadline=Deadline(4), stats=stats)
+    assert after.customer.full_name == "Danielle Reyes"
+    assert stats.upstream_calls == 5  # customer, subscriptions, orders, lines of 2 orders; products kept
+
+
+def test_a_customer_invalidated_by_another_process_is_not_reused_from_memory(fetcher, mocked, tmp_path, clock):
+    """A webhook or an action answered by another worker drops the customer's entries in the
+    shared store; this worker's remembered profile must go with them."""
+    mock_dana(mocked)
+    fetcher.profile("7781203344", deadline=Deadline(4))
+    fetcher.profile("7781203344", deadline=Deadline(4))
+    other_worker = ResourceCache(tmp_path / "cache", ttls=TTLS, stale_max_age=3600, negative_ttl=30, clock=clock)
+    try:
+        assert other_worker.invalidate_customer("7781203344") == 5
+    finally:
+        other_worker.close()
+    mocked.replace(responses.GET, f"{BASE}/customers/7781203344/", json={**DANA, "first_name": "Danielle"})
+    after = fetcher.profile("7781203344", deadline=Deadline(4))
+    assert after.customer.full_name == "Danielle Reyes"
+    # and the profile built after the drop is the one remembered next
+    assert fetcher.profile("7781203344", deadline=Deadline(4)).customer.full_name == "Danielle Reyes"
+
+
+def test_a_cache_cleared_by_another_process_drops_remembered_profiles(fetcher, mocked, tmp_path, clock):
+    mock_dana(mocked)
+    fetcher.profile("7781203344", deadline=Deadline(4))
+    fetcher.profile("7781203344", deadline=Deadline(4))
+    other_worker = ResourceCache(tmp_path / "cache", ttls=TTLS, stale_max_age=3600, negative_ttl=30, clock=clock)
+    try:
+        other_worker.clear()
+    finally:
+        other_worker.close()
+    mocked.replace(responses.GET, f"{BASE}/products/",
+                   json=page({**PRODUCT_A, "name": "Cold Brew Concentrate 64 oz"}, PRODUCT_B))
+    after = fetcher.profile("7781203344", deadline=Deadline(4))
+    assert after.products["40212877221943"].name == "Cold Brew Concentrate 64 oz"
+
+
+def test_a_partial_profile_is_not_remembered(fetcher, mocked):
+    mock_dana(mocked, product_b_status=503)
+    for _ in range(2):
+        assert fetcher.profile("7781203344", deadline=Deadline(4)).partial
+    mocked.replace(responses.GET, f"{BASE}/products/40212877254711/", json=PRODUCT_B)
+    stats = FetchStats()
+    healed = fetcher.profile("7781203344", deadline=Deadline(4), stats=stats)
+    assert not healed.partial and healed.products["40212877254711"].name == "Oat Milk Barista 6-pack"
+    assert stats.upstream_calls == 2  # the batch again, then B by id
+
+
+def test_a_profile_is_not_remembered_while_the_store_cannot_say_its_generation(fetcher, mocked, monkeypatch):
+    """With the store unusable nothing could tell this process that another dropped a piece."""
+    mock_dana(mocked)
+    fetcher.profile("7781203344", deadline=Deadline(4))
+    monkeypatch.setattr(fetcher.cache, "generations", lambda customer_id: None)
+    first = fetcher.profile("7781203344", deadline=Deadline(4))
+    assert fetcher.profile("7781203344", deadline=Deadline(4)) is not first
 
 
 def test_profile_binds_each_live_subscription_to_its_upcoming_order(fetcher, mocked):
