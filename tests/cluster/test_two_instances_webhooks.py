@@ -36,8 +36,9 @@ def test_a_webhook_to_one_instance_refreshes_the_card_on_both_and_is_deduplicate
     customer = KNOWN["reference"]
     assert cluster.lookup(0, detailed(customer)).status_code == 200
     warm = len(cluster.upstream_log())
-    assert cluster.lookup(1, detailed(customer)).status_code == 200
-    assert len(cluster.upstream_log()) == warm  # warm on both
+    for _ in range(3):  # warm on both, and found whole in the cache: remembered by its workers
+        assert cluster.lookup(1, detailed(customer)).status_code == 200
+    assert len(cluster.upstream_log()) == warm
 
     first = deliver(cluster, 0, "evt-cluster-1", customer)
     assert first.status_code == 200 and first.json()["status"] == "ok"
