@@ -84,12 +84,16 @@ class Freshness:
     (True, 1764633600.0, {'customer': 1, 'subscriptions': 1, 'orders': 1})
     """
 
-    __slots__ = ("until", "hits", "complete")
+    __slots__ = ("until", "hits", "complete", "read_along", "generations")
 
-    def __init__(self) -> None:
+    def __init__(self, read_along: Iterable[str] = ()) -> None:
         self.until = float("inf")
         self.hits: dict[str, int] = {}
         self.complete = True
+        #: store keys read with the first read and kept in ``generations`` (``None`` when that
+        #: read failed): a cold lookup learns its generations without a store call of their own
+        self.read_along = list(read_along)
+        self.generations: tuple | None = None
 
 
 class WriteBehind:
@@ -420,7 +424,14 @@ class ResourceCache:
         ``freshness`` notes what was found (see :class:`Freshness`)."""
         keys = [self.cache_key(kind, key) for kind, key in pieces]
         self._settle(keys)
-        stored = self._safe([None] * len(keys), self.backend.get_many, keys)
+        along: list[str] = []
+        if freshness is not None and freshness.read_along:
+            along, freshness.read_along = freshness.read_along, []
+        stored = self._safe(None, self.backend.get_many, keys + along)
+        if stored is None:  # unusable: every piece missing, no generations
+            stored = [None] * len(keys)
+        elif along:
+            freshness.generations, stored = tuple(stored[len(keys):]), stored[:len(keys)]
         now = self._clock()
         found: list[CacheResult | NotFound | None] = [None] * len(pieces)
         hits: dict[str, int] = {}  # counted once per kind: a warm lookup finds about a dozen
@@ -695,14 +706,17 @@ class ResourceCache:
         longest = max([*self.ttls.values(), self.negative_ttl, 0.0])
         self._store_set(key, uuid.uuid4().hex, longest + self.stale_max_age + 3600.0)
 
+    def generation_keys(self, customer_id: Any) -> list[str]:
+        """The store keys of :meth:`generations` (to read along with other entries: see
+        :class:`Freshness`)."""
+        return [self._generation_key(), self._generation_key(customer_id)]
+
     def generations(self, customer_id: Any) -> tuple | None:
         """The store's and the customer's generations, in one read: a profile remembered under
         the same generations has had none of its entries dropped since (see
         :meth:`invalidate_customer`, :meth:`clear`). ``None`` when the store cannot say."""
-        keys = [self._generation_key(), self._generation_key(customer_id)]
-        failed = object()
-        found = self._safe(failed, self.backend.get_many, keys)
-        return None if found is failed else tuple(found)
+        found = self._safe(None, self.backend.get_many, self.generation_keys(customer_id))
+        return None if found is None else tuple(found)
 
     # -- shared state for other parts of the app (locks, de-duplication) ----------------------
 

@@ -300,14 +300,17 @@ class ProfileFetcher:
         if not cid:
             return None
         remembered = self._profiles.get(cid)
-        generations = self.cache.generations(cid)  # read before the pieces: see invalidate_customer
-        if (remembered is not None and generations is not None and remembered.generations == generations
-                and self.cache.now() < remembered.fresh_until):
-            self.cache.count_hits(remembered.hits, stats)
-            return remembered.profile
-        plan = ProfilePlan(self, cid, deadline, stats, later)
+        generations = None  # read before the pieces, or with the first of them: see invalidate_customer
+        if remembered is not None and self.cache.now() < remembered.fresh_until:
+            generations = self.cache.generations(cid)
+            if generations is not None and generations == remembered.generations:
+                self.cache.count_hits(remembered.hits, stats)
+                return remembered.profile
+        plan = ProfilePlan(self, cid, deadline, stats, later,
+                           read_along=() if generations is not None else self.cache.generation_keys(cid))
         profile = plan.run()
         seen = plan.freshness
+        generations = generations if generations is not None else seen.generations
         if profile is not None and generations is not None and seen.complete and not profile.partial \
                 and not profile.stale:
             self._profiles.put(cid, _RememberedProfile(profile, generations, seen.until, dict(seen.hits)))

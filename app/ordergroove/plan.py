@@ -175,9 +175,12 @@ class ProfilePlan:
     >>> ProfilePlan(fetcher, "7781203344", Deadline(4), FetchStats()).run()  # doctest: +SKIP
     """
 
-    def __init__(self, fetcher: Any, customer_id: str, deadline: Deadline, stats: Any, later: Any = None):
+    def __init__(self, fetcher: Any, customer_id: str, deadline: Deadline, stats: Any, later: Any = None,
+                 read_along: Any = ()):
         self.fetcher = fetcher
-        self.freshness = Freshness()  # complete when every piece came fresh from the cache
+        #: complete when every piece came fresh from the cache; ``read_along``: store keys read
+        #: with round one's pieces (the generations, see ProfileFetcher.profile)
+        self.freshness = Freshness(read_along)
         self.client = fetcher.client
         self.cid = customer_id
         self.deadline = deadline

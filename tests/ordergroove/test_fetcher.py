@@ -17,6 +17,7 @@ import pytest
 import responses
 from prometheus_client import REGISTRY
 
+from app.cache import CacheUnavailable
 from app.deadline import Deadline
 from app.ordergroove.cache import ResourceCache
 from app.ordergroove.client import OrdergrooveClient
@@ -163,12 +164,15 @@ def cache_hits(kind: str) -> float:
 
 def test_a_warm_profile_is_two_store_reads_one_per_round(fetcher, mocked, monkeypatch):
     """Round two's order lines and products were read separately (three MGETs on Redis). The
-    generations come first: they say whether a profile remembered later may be reused."""
+    generations (whether a profile remembered from this read may be reused later) come with
+    round one's pieces, not in a read of their own."""
     mock_dana(mocked)
-    fetcher.profile("7781203344", deadline=Deadline(4))
     reads = counted_reads(fetcher, monkeypatch)
+    fetcher.profile("7781203344", deadline=Deadline(4))  # cold
+    assert reads[0] == ["customer", "generation", "generation", "orders", "subscriptions"]
+    reads.clear()
     fetcher.profile("7781203344", deadline=Deadline(4))
-    assert reads == [["generation", "generation"], ["customer", "orders", "subscriptions"],
+    assert reads == [["customer", "generation", "generation", "orders", "subscriptions"],
                      ["items", "items", "product", "product"]]
 
 
@@ -248,13 +252,20 @@ def test_a_partial_profile_is_not_remembered(fetcher, mocked):
     assert stats.upstream_calls == 2  # the batch again, then B by id
 
 
-def test_a_profile_is_not_remembered_while_the_store_cannot_say_its_generation(fetcher, mocked, monkeypatch):
-    """With the store unusable nothing could tell this process that another dropped a piece."""
+def test_a_remembered_profile_is_not_reused_while_the_store_is_unusable(fetcher, mocked, monkeypatch):
+    """Nothing could then say whether another process dropped a piece of it."""
     mock_dana(mocked)
     fetcher.profile("7781203344", deadline=Deadline(4))
-    monkeypatch.setattr(fetcher.cache, "generations", lambda customer_id: None)
-    first = fetcher.profile("7781203344", deadline=Deadline(4))
-    assert fetcher.profile("7781203344", deadline=Deadline(4)) is not first
+    fetcher.profile("7781203344", deadline=Deadline(4))  # remembered
+
+    def unusable(*args, **kwargs):
+        raise CacheUnavailable("disk full")
+
+    for name in ("get", "get_many", "set", "add", "add_many", "set_releasing"):
+        monkeypatch.setattr(fetcher.cache.backend, name, unusable)
+    stats = FetchStats()
+    assert fetcher.profile("7781203344", deadline=Deadline(4), stats=stats).customer.full_name == "Dana Reyes"
+    assert stats.upstream_calls == 6 and stats.cache_hits == 0
 
 
 def test_profile_binds_each_live_subscription_to_its_upcoming_order(fetcher, mocked):
