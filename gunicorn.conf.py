@@ -3,7 +3,11 @@
 Threaded workers (``app.serving``: gunicorn's gthread, timing each request's wait for a thread):
 a lookup mostly waits on Ordergroove, so threads keep a worker useful while one request waits.
 Four per worker: more threads made the warm tail worse (GIL contention, see ``make bench``), and
-with Ordergroove hanging the circuit breaker frees them after two timeouts.
+with Ordergroove hanging the circuit breaker frees them after two timeouts. One worker per core
+plus one, not gunicorn's 2 × cores + 1 (advice for sync workers, which overlap no I/O): warm
+lookups are CPU-bound, and five processes sharing two cores made a warm lookup wait for the CPU
+behind the others. At 16 warm clients on 2 cores, 3 workers had a lower p99 than 5 in each of
+five rounds run alternately (29.7–38.8 ms against 40.9–70.4) at the same throughput.
 The worker timeout sits well above OGTK_LOOKUP_DEADLINE_S (a lookup gives up by then), so only a
 truly stuck worker is recycled. Prometheus runs in multiprocess mode so /metrics adds up every
 worker; its files live outside OGTK_DATA_DIR (see app.settings.default_metrics_dir).
@@ -23,15 +27,17 @@ _data_dir = Path(os.environ.get("OGTK_DATA_DIR") or "var")
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(default_metrics_dir(_data_dir))
 
 bind = os.environ.get("OGTK_BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("OGTK_WORKERS", min(multiprocessing.cpu_count() * 2 + 1, 8)))
+workers = int(os.environ.get("OGTK_WORKERS", min(multiprocessing.cpu_count() + 1, 8)))
 worker_class = WORKER_CLASS  # gthread that takes a request's wait for a thread off its deadline
 threads = int(os.environ.get("OGTK_THREADS", 4))
-# Connections one worker holds at once: one per thread, plus one idle keep-alive connection.
+# Connections one worker holds at once: one per thread, plus two idle keep-alive connections.
 # Without a bound, the first worker to wake accepts most of a burst of connections (wrk's 16
 # went 12/3/1 over five workers) and keeps them alive: its threads queue while other workers sit
 # idle, which was most of the warm tail at 16 clients. At the bound a worker stops accepting and
 # the others take the next connections; a client beyond it reconnects instead of keeping alive.
-worker_connections = int(os.environ.get("OGTK_WORKER_CONNECTIONS", threads + 1))
+# Two, not one: with 3 workers, threads + 1 is 15 slots for 16 clients, and the reconnecting
+# tripled the p99; with threads + 4 one worker queued more of them (p99 40-48 ms against 30-39).
+worker_connections = int(os.environ.get("OGTK_WORKER_CONNECTIONS", threads + 2))
 _deadline = float(os.environ.get("OGTK_LOOKUP_DEADLINE_S") or 4.0)
 timeout = max(10, int(_deadline * 3))
 graceful_timeout = max(10, int(_deadline * 2))

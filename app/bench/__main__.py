@@ -36,7 +36,7 @@ from .loadgen import ensure_wrk, python_load, run_wrk  # noqa: E402
 
 OUT = ROOT / "var" / "bench"
 REPLAY_WINDOW_S = 86400  # one pre-signed request stays valid for the whole run
-DEFAULT_SWEEP = "sync:3,gthread:5:8,gthread:8:4"
+DEFAULT_SWEEP = "sync:3,gthread:5:4,gthread:3:8"
 
 
 def say(text: str) -> None:
