@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.readme_only:
         last = args.out / "report.md"
-        regenerate_readme(last.read_text() if last.exists() else "", None, args.out)
+        regenerate_readme(last.read_text() if last.exists() else "", args.out)
         return 0
 
     started = time.perf_counter()
@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"note: {note}")
     print(f"\nwrote {out / 'report.md'}" + (f", {chart}" if chart else "") + f" in {time.perf_counter() - started:.0f} s")
     if not args.no_readme:
-        regenerate_readme(markdown, results["machine"], out)
+        regenerate_readme(markdown, out)
     return 0
 
 
@@ -336,9 +336,9 @@ def gunicorn_defaults() -> str:
         return "as configured"
 
 
-def regenerate_readme(bench_md: str, machine: dict | None, out: Path) -> None:
+def regenerate_readme(bench_md: str, out: Path) -> None:
     soak = out / "soak.md"
-    section = report.readme_section(bench_md or None, machine, soak.read_text() if soak.exists() else None)
+    section = report.readme_section(bench_md or None, soak.read_text() if soak.exists() else None)
     if report.update_readme(ROOT / "README.md", section):
         say("README.md performance section regenerated")
     else:

@@ -89,7 +89,7 @@ def refresh_readme(out: Path, markdown: str, readme: Path = ROOT / "README.md") 
     bench = out / "report.md"
     if not bench.exists():
         return False
-    return report.update_readme(readme, report.readme_section(bench.read_text(), None, markdown))
+    return report.update_readme(readme, report.readme_section(bench.read_text(), markdown))
 
 
 def main(argv: list[str] | None = None) -> int:

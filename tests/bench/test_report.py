@@ -81,10 +81,17 @@ def test_shared_backend_rows_say_skipped_with_the_reason():
     assert shared_rows({"latency_ms": 50.0}) == []  # not measured at all: no row
 
 
+def test_the_section_names_the_machine_once_whichever_command_writes_it():
+    """make bench passed the machine along and added a line of its own; make soak did not, so
+    the two wrote different sections from the same reports."""
+    section = readme_section("# Benchmark\n\nMachine: 2 CPUs.\n\n| a | b |\n", "# Soak\n\n2 CPUs; 7/7\n")
+    assert section.count("Machine: 2 CPUs.") == 1 and "Measured on" not in section
+
+
 def test_update_readme_replaces_only_between_markers(tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text(f"# Title\n\nintro\n{START}\nold text\n{END}\n\n## After\n")
-    section = readme_section("# Benchmark\n\nMachine: x.\n\n## Sweep\n\ntable\n", None, "# Soak\n\nall good\n")
+    section = readme_section("# Benchmark\n\nMachine: x.\n\n## Sweep\n\ntable\n", "# Soak\n\nall good\n")
     assert update_readme(readme, section)
     text = readme.read_text()
     assert text.startswith("# Title\n\nintro\n")
