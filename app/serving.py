@@ -1,7 +1,7 @@
 """The gunicorn worker the API runs in: gthread, plus the time each request waited for a thread.
 
 A gthread worker holds more connections than it has threads (``worker_connections`` = threads
-+ 1, for keep-alive). A request on the extra connection waits in the worker's queue until a
++ 2, for keep-alive). A request on the extra connection waits in the worker's queue until a
 thread frees, and under a failing Ordergroove its threads can be busy for most of a lookup
 deadline. The lookup's deadline starts when the view runs, so that wait came on top of it: in
 one soak run a lookup answered in 3.70 s inside the app took 5.16 s at the client. This worker
