@@ -80,9 +80,17 @@ def child_exit(server, worker):
 
 
 def post_worker_init(worker):
-    """Start the worker's fetch threads before its first lookup. On SIGTERM (a graceful stop or a
-    recycle) fail /readyz while in-flight requests drain, so a load balancer stops sending before
-    the worker goes away; gunicorn's own handler then runs."""
+    """Start the worker's fetch threads before its first lookup, and freeze what the worker has
+    built so far out of the garbage collector's sight. On SIGTERM (a graceful stop or a recycle)
+    fail /readyz while in-flight requests drain, so a load balancer stops sending before the
+    worker goes away; gunicorn's own handler then runs.
+
+    Why freeze: the app, its modules and its connections live as long as the worker, yet every
+    full collection walked them all again: in 5,000 warm lookups in-process, the one full
+    collection took 34 ms, and a worker collecting holds every request on its threads. Frozen
+    objects are never collected (they are all still in use); what the lookups allocate later is
+    collected as before."""
+    import gc
     import signal
 
     stop = signal.getsignal(signal.SIGTERM)
@@ -97,3 +105,5 @@ def post_worker_init(worker):
             stop(signum, frame)
 
     signal.signal(signal.SIGTERM, on_term)
+    gc.collect()  # what start-up left as garbage goes now, not into the permanent generation
+    gc.freeze()
