@@ -2,8 +2,10 @@
 
 Threaded workers (``app.serving``: gunicorn's gthread, timing each request's wait for a thread):
 a lookup mostly waits on Ordergroove, so threads keep a worker useful while one request waits.
-Four per worker: more threads made the warm tail worse (GIL contention, see ``make bench``), and
-with Ordergroove hanging the circuit breaker frees them after two timeouts. One worker per core
+Four per worker, taking turns to run (``app.turns``: one request at a time, in arrival order,
+while the others wait on Ordergroove): eight made the warm tail worse (each worker then holds
+more of the connections, see ``make bench``), and with Ordergroove hanging the circuit breaker
+frees them after two timeouts. One worker per core
 plus one, not gunicorn's 2 × cores + 1 (advice for sync workers, which overlap no I/O): warm
 lookups are CPU-bound, and five processes sharing two cores made a warm lookup wait for the CPU
 behind the others. At 16 warm clients on 2 cores, 3 workers had a lower p99 than 5 in each of

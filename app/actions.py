@@ -54,6 +54,7 @@ from .gladly.forms import CANCEL, SKIP, ActionInputError, CancelChoice
 from .ordergroove.errors import OrdergrooveError, Unauthorized
 from .ordergroove.models import Order, Subscription
 from .ordergroove.writes import OrdergrooveWrites, WriteAnswer
+from .turns import off_turn
 
 __all__ = ["ActionAnswer", "ActionDisabled", "ActionService", "FormRefused", "SUBMIT_BUDGET_S"]
 
@@ -282,7 +283,8 @@ class ActionService:
                 return self._answer(target, _Seen(), 406, ERROR, "still_running",
                                     "Another submit for this subscription is still running; "
                                     "reopen the profile to see its result"), False
-            self._sleep(POLL_S)
+            with off_turn():  # another submit's lock: the worker's next request runs meanwhile
+                self._sleep(POLL_S)
         try:
             # the answer of the submit we waited for (stored before its lock went), or a success
             # that landed between our first read and our lock
@@ -345,7 +347,8 @@ class ActionService:
                 if seen.writes < MAX_WRITES and write_deadline.remaining() - pause >= MIN_WRITE_S:
                     log.info("Ordergroove answered %s to %s %s; nothing applied, sending again in %.1f s",
                              result.status, target.action, target.subscription_id, pause)
-                    self._sleep(pause)
+                    with off_turn():
+                        self._sleep(pause)
                     continue
                 return self._answer(target, seen, 406, ERROR, "ordergroove_busy",
                                     "Ordergroove is busy with this subscription; nothing was changed, "

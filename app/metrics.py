@@ -38,6 +38,11 @@ LOOKUP_QUEUED_SECONDS = Histogram(
     "Time a Gladly lookup waited in its gunicorn worker for a free thread (taken off its deadline).",
     buckets=(0.001, 0.005, 0.025, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0),
 )
+TURNS_SKIPPED = Counter(
+    "ogtk_turns_skipped_total",
+    "Requests that ran without their turn in the worker after waiting app.turns.PATIENCE_S for it "
+    "(another request held it through a wait; should stay near zero).",
+)
 UPSTREAM_REQUESTS = Counter(
     "ogtk_upstream_requests_total",
     "HTTP requests sent to Ordergroove, by endpoint and status (or 'timeout'/'connection_error').",

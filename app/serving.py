@@ -11,6 +11,10 @@ the worker. An action submit takes it off its 10 s budget the same way.
 
 The wait is handed over in a thread-local, not the WSGI environ: gunicorn builds the environ
 inside ``handle_request``, in the same thread that then runs the view.
+
+Its threads take turns (:mod:`app.turns`): one request at a time runs, in arrival order, and a
+request waiting on Ordergroove lets the next one run. Waiting for the turn counts as waiting
+for a thread.
 """
 
 from __future__ import annotations
@@ -18,7 +22,10 @@ from __future__ import annotations
 import threading
 import time
 
+from gunicorn.workers import gthread as _gthread
 from gunicorn.workers.gthread import ThreadWorker as _GthreadWorker
+
+from .turns import Turns
 
 #: What ``gunicorn.conf.py`` and the benchmark's gthread runs name as the worker class.
 WORKER_CLASS = "app.serving.ThreadWorker"
@@ -31,20 +38,44 @@ def queued_seconds() -> float:
     return getattr(_handling, "queued_s", 0.0)
 
 
+def _first_bytes_here(conn) -> bool:
+    """Whether a connection has something to read, waiting for a new one's first bytes as
+    gunicorn would (up to its data timeout), but before the request takes its turn: a client
+    that connects and says nothing (a load balancer opening connections ahead) must not hold
+    the turn. Gunicorns that do not wait (no ``wait_for_data``) read at once, and so does this."""
+    if getattr(conn, "initialized", True) or getattr(conn, "data_ready", True) or not hasattr(conn, "wait_for_data"):
+        return True
+    return conn.wait_for_data(getattr(_gthread, "DEFAULT_WORKER_DATA_TIMEOUT", 5.0))
+
+
 class ThreadWorker(_GthreadWorker):
-    """gunicorn's gthread worker, timing each request from its queueing to a thread taking it."""
+    """gunicorn's gthread worker, timing each request from its queueing to its turn to run."""
+
+    turns: Turns | None = None
+
+    def init_process(self):
+        self.turns = Turns()  # after the fork: a lock of this process only
+        super().init_process()
 
     def enqueue_req(self, conn):
         conn.ogtk_queued_at = time.monotonic()
         super().enqueue_req(conn)
 
     def handle(self, conn):
+        started = time.monotonic()
         queued_at = getattr(conn, "ogtk_queued_at", None)
-        _handling.queued_s = 0.0 if queued_at is None else max(0.0, time.monotonic() - queued_at)
-        try:
-            return super().handle(conn)
-        finally:
-            _handling.queued_s = 0.0
+        waited = 0.0 if queued_at is None else max(0.0, started - queued_at)
+        if not _first_bytes_here(conn):
+            return getattr(_gthread, "_DEFER", False)  # back to the poller, as gunicorn does
+        if self.turns is None:
+            self.turns = Turns()
+        asked = time.monotonic()  # the client's silence before its request is not Gladly's wait
+        with self.turns.turn():
+            _handling.queued_s = waited + (time.monotonic() - asked)
+            try:
+                return super().handle(conn)
+            finally:
+                _handling.queued_s = 0.0
 
     # The wait belongs to the first request handled: an HTTP/2 connection serves several streams in
     # one ``handle``, and those after the first did not wait for the thread.

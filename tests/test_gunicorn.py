@@ -276,3 +276,50 @@ def test_a_lookup_that_waited_for_a_thread_still_answers_within_the_deadline(tmp
     waited_long = next(line for line in queued if 'le="1.0"' in line)
     total = next(line for line in queued if 'le="+Inf"' in line)
     assert float(total.rsplit(" ", 1)[1]) - float(waited_long.rsplit(" ", 1)[1]) == 1  # the second waited > 1 s
+
+
+def test_lookups_waiting_on_ordergroove_let_the_workers_other_requests_run(tmp_path):
+    """One worker whose threads take turns (app.turns): while cold lookups wait on a slow
+    Ordergroove (three DETAILED, whose requests go out from the fetch threads, and a BASIC, whose
+    email search goes out from the request's own thread), warm lookups on the same worker answer
+    between them, and no request had to run without its turn because another kept it through
+    that wait. Nor through a client that connected and never spoke."""
+    from app.processes import ApiProcess
+    from app.sandbox.server import SandboxServer
+
+    with SandboxServer(latency_ms=400) as slow:
+        api = ApiProcess(sandbox_url=slow.base_url, data_dir=tmp_path / "data", signing_key=SIGNING_KEY,
+                         log_path=tmp_path / "api.log", workers=1, threads=5)
+        with api:
+            api.wait_workers(1)
+            warm = GladlyClient(api.lookup_url, signing_key=SIGNING_KEY, timeout=15)
+            assert warm.lookup(detailed(KNOWN["reference"])).status == 200  # now cached
+            silent = socket.create_connection(("127.0.0.1", api.port))  # connects, never speaks
+
+            def cold(payload):
+                client = GladlyClient(api.lookup_url, signing_key=SIGNING_KEY, timeout=15)
+                try:
+                    begun = time.monotonic()
+                    return client.lookup(payload).status, time.monotonic() - begun
+                finally:
+                    client.session.close()
+
+            payloads = [detailed(KNOWN[name]) for name in ("bench", "twelve", "quirks")]
+            payloads.append(basic(emails=[KNOWN["plus_email"]]))
+            with ThreadPoolExecutor(len(payloads)) as pool:
+                colds = [pool.submit(cold, payload) for payload in payloads]
+                time.sleep(0.2)  # all four are waiting on Ordergroove
+                warm_s = []
+                for _ in range(5):
+                    begun = time.monotonic()
+                    assert warm.lookup(detailed(KNOWN["reference"])).status == 200
+                    warm_s.append(time.monotonic() - begun)
+                cold_answers = [future.result() for future in colds]
+            warm.session.close()
+            metrics = requests.get(f"{api.base_url}/metrics", timeout=5).text
+            silent.close()
+    assert [status for status, _ in cold_answers] == [200] * 4
+    assert min(seconds for _, seconds in cold_answers) >= 0.4  # at least one 400 ms request: they overlapped the warm ones
+    assert max(warm_s) < 0.4, warm_s  # answered while the cold lookups waited, not after them
+    skipped = [line for line in metrics.splitlines() if line.startswith("ogtk_turns_skipped_total")]
+    assert sum(float(line.rsplit(" ", 1)[1]) for line in skipped) == 0, skipped

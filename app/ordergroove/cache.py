@@ -30,6 +30,7 @@ from typing import Any, Callable, Iterable, Mapping, TypeVar
 from .. import metrics
 from ..cache import CacheBackend, DiskBackend, open_backend
 from ..deadline import Deadline
+from ..turns import off_turn
 from .errors import NotFound, OrdergrooveError, RateLimited, Unavailable
 
 log = logging.getLogger(__name__)
@@ -513,8 +514,9 @@ class ResourceCache:
             # longer, answer from the copy instead of asking Ordergroove again ourselves.
             has_stale = self._usable_stale(kind, entry, self._clock())
             patience = Deadline(min(self.stale_wait_s, deadline.remaining())) if has_stale else deadline
-            while self._lease_held(lock_key) and not patience.expired():
-                self._sleep(min(self.poll_interval, patience.remaining()))
+            with off_turn():  # another fetch's answer: the worker's next request runs meanwhile
+                while self._lease_held(lock_key) and not patience.expired():
+                    self._sleep(min(self.poll_interval, patience.remaining()))
             latest = self._read(ckey)
             if self._fresh(kind, latest, self._clock()):
                 return self._answer_fresh(kind, latest, stats)
@@ -610,8 +612,9 @@ class ResourceCache:
             if not leased:  # someone fetches this very batch: wait for it, as get_or_fetch does
                 all_stale = all(self._usable_stale(kind, e, self._clock()) for e in expired.values())
                 patience = Deadline(min(self.stale_wait_s, deadline.remaining())) if all_stale else deadline
-                while self._lease_held(lock_key) and not patience.expired():
-                    self._sleep(min(self.poll_interval, patience.remaining()))
+                with off_turn():
+                    while self._lease_held(lock_key) and not patience.expired():
+                        self._sleep(min(self.poll_interval, patience.remaining()))
             for key, latest in self._read_many(kind, list(expired)).items():
                 if self._fresh(kind, latest, self._clock()):
                     results[key] = self._fresh_or_error(kind, latest, stats)

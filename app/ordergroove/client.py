@@ -25,6 +25,7 @@ from requests.adapters import HTTPAdapter
 from .. import metrics
 from ..deadline import Deadline
 from ..settings import Secret
+from ..turns import off_turn
 from .breaker import CircuitBreaker
 from .budget import RequestBudget
 from .errors import BadRequest, NotFound, OrdergrooveError, RateLimited, Unauthorized, Unavailable
@@ -395,25 +396,26 @@ class OrdergrooveClient:
             raise Unavailable("Ordergroove keeps failing; circuit open, not waiting on it", endpoint=endpoint)
         recorded = False
         try:
-            if self.budget is not None:
-                self.budget.acquire(deadline, endpoint=endpoint)
-            timeouts, cut = self._timeouts(deadline)
             status: int | None = None
             failure: str | None = None
             response: requests.Response | None = None
             body = b""
             label = ""
-            started = time.perf_counter()
-            try:
-                response = self._send(method, url, headers=headers, data=data, timeouts=timeouts)
-                status = response.status_code
-                label = str(status)
-                body = self._read_body(response, deadline, self.read_timeout)
-            except requests.exceptions.Timeout:
-                failure = "deadline" if cut else "timeout"
-            except requests.exceptions.RequestException:
-                failure = "connection_error"
-            elapsed = time.perf_counter() - started
+            with off_turn():  # the budget's pause and Ordergroove's answer: others run meanwhile
+                if self.budget is not None:
+                    self.budget.acquire(deadline, endpoint=endpoint)
+                timeouts, cut = self._timeouts(deadline)
+                started = time.perf_counter()
+                try:
+                    response = self._send(method, url, headers=headers, data=data, timeouts=timeouts)
+                    status = response.status_code
+                    label = str(status)
+                    body = self._read_body(response, deadline, self.read_timeout)
+                except requests.exceptions.Timeout:
+                    failure = "deadline" if cut else "timeout"
+                except requests.exceptions.RequestException:
+                    failure = "connection_error"
+                elapsed = time.perf_counter() - started
             if failure == "deadline":
                 self.breaker.abandon()
             else:
@@ -543,7 +545,8 @@ class OrdergrooveClient:
                     log.info("Ordergroove %s answered %s (attempt %d); retrying in %.3fs",
                              endpoint, label, attempt, delay)
                     if delay > 0:
-                        self._sleep(delay)
+                        with off_turn():
+                            self._sleep(delay)
                     continue
                 log.info("Ordergroove %s answered %s; no time left to retry before the deadline", endpoint, label)
             raise _error_for(status, failure, endpoint=endpoint, attempts=attempt)
