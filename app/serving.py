@@ -25,7 +25,7 @@ import time
 from gunicorn.workers import gthread as _gthread
 from gunicorn.workers.gthread import ThreadWorker as _GthreadWorker
 
-from .turns import Turns
+from .turns import Turns, off_turn
 
 #: What ``gunicorn.conf.py`` and the benchmark's gthread runs name as the worker class.
 WORKER_CLASS = "app.serving.ThreadWorker"
@@ -90,3 +90,14 @@ class ThreadWorker(_GthreadWorker):
             return super().handle_http2_request(*args, **kwargs)
         finally:
             _handling.queued_s = 0.0
+
+    # An HTTP/2 connection (gunicorn with h2 installed and enabled) is served in one ``handle``
+    # that waits for frames between its streams: it must not hold the turn through those waits,
+    # so its streams run without turns, as every request did before them.
+    def handle_http2(self, *args, **kwargs):
+        with off_turn():
+            return super().handle_http2(*args, **kwargs)
+
+    def handle_h2c_upgrade(self, *args, **kwargs):
+        with off_turn():
+            return super().handle_h2c_upgrade(*args, **kwargs)

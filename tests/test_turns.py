@@ -103,3 +103,23 @@ def test_off_turn_outside_a_turn_does_nothing():
         pass
     assert turns.take()  # nothing was given back that was never taken
     turns.give()
+
+
+def test_an_http2_connection_waits_for_its_frames_off_turn(monkeypatch):
+    """gunicorn serves an HTTP/2 connection's streams in one call that waits for frames between
+    them: the worker runs that call without holding the turn."""
+    from app import serving, turns as turns_module
+
+    held_inside = []
+
+    def serve(self, conn):
+        held_inside.append(getattr(turns_module._local, "held", None))
+        return False
+
+    monkeypatch.setattr(serving._GthreadWorker, "handle_http2", serve)
+    worker = serving.ThreadWorker.__new__(serving.ThreadWorker)  # no gunicorn arbiter needed
+    turns = Turns()
+    with turns.turn():
+        assert worker.handle_http2(object()) is False
+        assert turns_module._local.held is turns  # on turn again for the rest of the request
+    assert held_inside == [None]
