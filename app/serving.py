@@ -67,8 +67,6 @@ class ThreadWorker(_GthreadWorker):
         waited = 0.0 if queued_at is None else max(0.0, started - queued_at)
         if not _first_bytes_here(conn):
             return getattr(_gthread, "_DEFER", False)  # back to the poller, as gunicorn does
-        if self.turns is None:
-            self.turns = Turns()
         asked = time.monotonic()  # the client's silence before its request is not Gladly's wait
         with self.turns.turn():
             _handling.queued_s = waited + (time.monotonic() - asked)
