@@ -162,6 +162,9 @@ class Settings:
     # Ordergroove requests per second for the whole instance (all workers): 20% under Ordergroove's
     # 6,000/min per IP (app/ordergroove/budget.py says why); 0 disables the budget
     upstream_rate_per_s: float = 80.0
+    # a process's fetch threads share one CPU: a cold lookup's requests then hand the GIL to one
+    # another without waking the other core (app/ordergroove/affinity.py); OGTK_FETCH_ONE_CPU=0: off
+    fetch_one_cpu: bool = True
     upstream_page_cap: int = 50
     upstream_breaker_threshold: int = 8  # consecutive failures that open the circuit breaker
     upstream_breaker_reset_s: float = 5.0  # how long it stays open before one trial call
@@ -294,6 +297,10 @@ class Settings:
         if (path := text("OGTK_GLADLY_LOOKUP_PATH")) is not None:
             values["gladly_lookup_path"] = _lookup_path(path)
         values["allow_unauthenticated"] = text("OGTK_ALLOW_UNAUTHENTICATED") == "1"
+        if (one_cpu := text("OGTK_FETCH_ONE_CPU")) is not None:
+            if one_cpu not in ("0", "1"):
+                raise SettingsError(f"OGTK_FETCH_ONE_CPU must be 1 (the default) or 0, not {one_cpu!r}")
+            values["fetch_one_cpu"] = one_cpu == "1"
         values["actions"] = parse_actions(text("OGTK_ACTIONS"))
         if (reasons := text("OGTK_CANCEL_REASONS")) is not None:
             values["cancel_reasons"] = parse_cancel_reasons(reasons)

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from ..deadline import Deadline
 from ..memo import BoundedMemo
+from .affinity import choose_cpu, pin_current_thread
 from .cache import CacheResult, ResourceCache, WriteBehind
 from .client import OrdergrooveClient
 from .errors import NotFound, OrdergrooveError
@@ -130,7 +131,7 @@ class ProfileFetcher:
     """
 
     def __init__(self, client: OrdergrooveClient, cache: ResourceCache, *, timezone: ZoneInfo | None = None,
-                 max_in_flight: int = 10):
+                 max_in_flight: int = 10, one_cpu: bool = True):
         self.client = client
         self.cache = cache
         self.timezone = timezone or getattr(client, "timezone", None) or ZoneInfo("UTC")
@@ -139,13 +140,17 @@ class ProfileFetcher:
         self._pool: ThreadPoolExecutor | None = None
         self._pool_pid = 0
         self._pool_lock = threading.Lock()
+        self.one_cpu = one_cpu  # hold the fetch threads to one CPU (app.ordergroove.affinity)
+        #: the CPU this process's fetch threads run on (None: wherever the scheduler puts them)
+        self.fetch_cpu: int | None = None
         self._parsed: BoundedMemo[tuple[str, str], tuple[Any, Any]] = BoundedMemo(PARSED_MEMO_SIZE)
         self._profiles: BoundedMemo[str, _RememberedProfile] = BoundedMemo(PROFILE_MEMO_SIZE)
 
     @classmethod
     def from_settings(cls, settings) -> "ProfileFetcher":
         return cls(OrdergrooveClient.from_settings(settings), ResourceCache.from_settings(settings),
-                   timezone=settings.ordergroove_timezone, max_in_flight=settings.upstream_max_in_flight)
+                   timezone=settings.ordergroove_timezone, max_in_flight=settings.upstream_max_in_flight,
+                   one_cpu=settings.fetch_one_cpu)
 
     def close(self) -> None:
         with self._pool_lock:
@@ -161,11 +166,15 @@ class ProfileFetcher:
         A pool per lookup started a thread per piece, and each new thread opened its own SQLite
         connection to the disk cache on its first read: 1–3 ms per piece on the cold path, and
         churn that fragments the allocator. Threads start lazily (a warm process that never
-        misses has none) and are re-made after a fork, whose child has none of the parent's.
+        misses has none) and are re-made after a fork, whose child has none of the parent's. Each
+        runs on the process's one fetch CPU (:mod:`app.ordergroove.affinity`), chosen here, after
+        any fork, so workers spread over the cores.
         """
         with self._pool_lock:
             if self._pool is None or self._pool_pid != os.getpid():
-                self._pool = ThreadPoolExecutor(max_workers=self.pool_size, thread_name_prefix="og-fetch")
+                self.fetch_cpu = cpu = choose_cpu(self.one_cpu)
+                self._pool = ThreadPoolExecutor(max_workers=self.pool_size, thread_name_prefix="og-fetch",
+                                                initializer=pin_current_thread, initargs=(cpu,))
                 self._pool_pid = os.getpid()
             return self._pool
 

@@ -17,13 +17,13 @@ requests' own CPU under the GIL, did not move measurably). Given the lookup's ``
 fetched pieces are written only after the answer is sent: written as they arrived, they took
 the GIL from the requests still going out (2–4 ms of a cold lookup's path).
 
-What a cold lookup spends over its two round trips (6–7 ms of 112 on 2 cores, bench
-customer) is mostly the GIL handed between the round's threads on different cores: each
-request of round two leaves about 0.7 ms after the one before. With the process held to one
-core and the sandbox on the other, the same code took 2.07 round trips instead of 2.12–2.13; held to
-one core beside the sandbox, 2.12. Pinning gunicorn's workers (round robin over the CPUs) took
-the cold lookup through gunicorn from 2.17 to 2.12 round trips and warm throughput up 7%, but
-the warm tail got longer (p99 up to 27 ms against 18–19, one maximum of 141 ms), so it is not done.
+Over its two round trips a cold lookup spends 6–7 ms more (of 112 on 2 cores, bench
+customer), mostly on the GIL handed between the round's threads: across cores each request of
+round two left about 0.7 ms after the one before, so the fetch threads share one CPU
+(:mod:`app.ordergroove.affinity`), about 2 ms less. Holding the whole process to one core with
+the sandbox on the other took it to 2.07 round trips; pinning gunicorn's workers whole took
+warm throughput up 7% but made the warm tail longer (p99 up to 27 ms against 18–19, one
+maximum of 141 ms), so only the fetch threads are held.
 """
 
 from __future__ import annotations
