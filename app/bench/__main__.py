@@ -154,20 +154,28 @@ def in_process_app(sandbox: SandboxProcess, key: str, data_dir: Path, env: dict 
 
 
 def cold_lookups(bench: measure.InProcess, services, sandbox: SandboxProcess, payload: dict,
-                 runs: int) -> dict[str, Any]:
-    """Cold DETAILED lookups by endpoint: fully cold, catalogue cached, the 12-subscription customer."""
+                 runs: int) -> tuple[dict[str, Any], list[int] | None]:
+    """Cold DETAILED lookups by endpoint: fully cold, catalogue cached, the 12-subscription
+    customer, with the sandbox kept off the CPU of the API's fetch threads
+    (:func:`~app.bench.measure.sandbox_apart`); then, when it was, catalogue cached once more with
+    the sandbox sharing the CPUs, for comparison. Returns the cases and the sandbox's CPUs."""
     say("cold DETAILED lookups by endpoint: fully cold, catalogue cached, the 12-subscription customer …")
     customer_id = payload["query"]["externalCustomerId"]
     twelve = measure.detailed_payload(KNOWN["twelve"])
-    return {
-        "fully cold": upstream.cold_by_endpoint(lambda: bench.answer(payload),
-                                                services.fetcher.cache.clear, sandbox, runs),
-        "catalogue cached": upstream.cold_by_endpoint(lambda: bench.answer(payload),
-                                                      lambda: services.fetcher.invalidate(customer_id),
-                                                      sandbox, runs),
-        "12 subscriptions on 4 orders": upstream.cold_by_endpoint(lambda: bench.answer(twelve),
-                                                                  services.fetcher.cache.clear, sandbox, runs),
-    }
+    fully_cold, catalogue_cached = services.fetcher.cache.clear, lambda: services.fetcher.invalidate(customer_id)
+    services.fetcher.executor()  # the process's fetch CPU is chosen with its threads
+    with measure.sandbox_apart(sandbox.pid, services.fetcher.fetch_cpu) as apart:
+        cases = {
+            "fully cold": upstream.cold_by_endpoint(lambda: bench.answer(payload), fully_cold, sandbox, runs),
+            "catalogue cached": upstream.cold_by_endpoint(lambda: bench.answer(payload), catalogue_cached,
+                                                          sandbox, runs),
+            "12 subscriptions on 4 orders": upstream.cold_by_endpoint(lambda: bench.answer(twelve), fully_cold,
+                                                                      sandbox, runs),
+        }
+    if apart:
+        cases[report.SHARING_CASE] = upstream.cold_by_endpoint(lambda: bench.answer(payload), catalogue_cached,
+                                                               sandbox, runs)
+    return cases, sorted(apart) if apart else None
 
 
 def in_process(args, results: dict, sandbox: SandboxProcess, key: str, payload: dict, work: Path, out: Path) -> None:
@@ -177,7 +185,13 @@ def in_process(args, results: dict, sandbox: SandboxProcess, key: str, payload: 
     services = app.extensions["ogtk"]
     bench = measure.InProcess(app, key)
     try:
-        results["cold_by_endpoint"] = cold_lookups(bench, services, sandbox, payload, args.cold_runs)
+        results["cold_by_endpoint"], results["sandbox_cpus"] = cold_lookups(bench, services, sandbox, payload,
+                                                                            args.cold_runs)
+        if results["sandbox_cpus"]:
+            results["notes"].append(
+                f"In-process cold rows: the sandbox ran on CPU {', '.join(map(str, results['sandbox_cpus']))} and "
+                f"the API's fetch threads on CPU {services.fetcher.fetch_cpu} (app/bench/measure.py, sandbox_apart, "
+                "says why); through gunicorn the workers' fetch threads use every CPU and the sandbox shares them")
         bench.timed(payload, 50)  # warm up code paths, connections and the page cache
         say(f"{args.requests:,} warm DETAILED lookups in-process …")
         before = sandbox.stats()
@@ -276,8 +290,8 @@ def on_shared_servers(args, results: dict, sandbox: SandboxProcess, key: str, pa
         app = in_process_app(sandbox, key, work / "inproc-shared", env)
         services = app.extensions["ogtk"]
         try:
-            shared["cold_by_endpoint"] = cold_lookups(measure.InProcess(app, key), services, sandbox, payload,
-                                                      args.cold_runs)
+            shared["cold_by_endpoint"], shared["sandbox_cpus"] = cold_lookups(
+                measure.InProcess(app, key), services, sandbox, payload, args.cold_runs)
         finally:
             services.close()
         shared.update(shared_backends.warm_throughput(

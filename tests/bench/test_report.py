@@ -151,3 +151,18 @@ def test_the_budget_limit_is_the_instances_burst_plus_one_seconds_rate():
     env = {"ORDERGROOVE_BASE_URL": "http://127.0.0.1:8700", "OGTK_ALLOW_UNAUTHENTICATED": "1"}
     assert budget_limit_per_s(SimpleNamespace(env=env)) == 160.0  # default 80/s, burst 80
     assert budget_limit_per_s(SimpleNamespace(env={**env, "OGTK_UPSTREAM_RATE_PER_S": "25"})) == 50.0
+
+
+def test_in_process_cold_rows_say_the_sandbox_had_its_own_cpu_and_the_comparison_row_has_no_target():
+    from app.bench.report import SHARING_CASE
+
+    results = {"latency_ms": 50.0, "rtt_measured_ms": 50.0, "sandbox_cpus": [1],
+               "cold_by_endpoint": {"catalogue cached": cold(104.0, 8), SHARING_CASE: cold(106.0, 8)}}
+    apart_row, sharing_row = [row for row in bench_rows(results) if row[0].startswith("Cold")]
+    assert apart_row[0].startswith("Cold DETAILED, catalogue cached, in-process, sandbox on its own CPU, median")
+    assert apart_row[1].startswith("104 ms = 2.08×") and apart_row[2] == "≤ 2.1× ✅"
+    assert sharing_row[0].startswith(f"Cold DETAILED, {SHARING_CASE}, in-process, median")
+    assert sharing_row[1].startswith("106 ms = 2.12×") and sharing_row[2] == "—"
+    # without CPUs of its own (one CPU, not Linux) the rows say nothing about it
+    del results["sandbox_cpus"]
+    assert "own CPU" not in next(row for row in bench_rows(results) if row[0].startswith("Cold"))[0]
