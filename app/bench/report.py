@@ -94,7 +94,7 @@ NOT_BUILT = "n/a (not built)"
 
 def upstream_rows(r: dict[str, Any]) -> list[Row]:
     """Issue 8-11 rows: cold lookups by endpoint, request budget, worker memory, actions, webhooks."""
-    rows: list[Row] = cold_rows(r, r.get("cold_by_endpoint") or {}, apart("in-process", r.get("sandbox_cpus")))
+    rows: list[Row] = cold_rows(r, r.get("cold_by_endpoint") or {}, "in-process", r.get("sandbox_cpus"))
     rows += cold_rows(r, r.get("cold_by_endpoint_gunicorn") or {}, "through gunicorn (defaults)")
     if "budget" in r:
         b = r["budget"]
@@ -129,24 +129,21 @@ COLD_TARGETS = {"fully cold": 2.2, "catalogue cached": 2.1, "12 subscriptions on
 SHARING_CASE = "catalogue cached, sandbox sharing the CPUs (for comparison)"
 
 
-def cold_rows(r: dict[str, Any], cold_by_endpoint: dict[str, Any], where: str) -> list[Row]:
-    """One row per cold case (:data:`COLD_TARGETS`), each judged as a multiple of the measured round trip."""
+def cold_rows(r: dict[str, Any], cold_by_endpoint: dict[str, Any], where: str,
+              sandbox_cpus: list[int] | None = None) -> list[Row]:
+    """One row per cold case (:data:`COLD_TARGETS`), each judged as a multiple of the measured round
+    trip; ``sandbox_cpus``: the sandbox ran on CPUs of its own (all cases but :data:`SHARING_CASE`)."""
     rtt = r.get("rtt_measured_ms") or r["latency_ms"]
     rows: list[Row] = []
     for name, c in cold_by_endpoint.items():
         multiple = c["median_ms"] / rtt
         endpoints = ", ".join(f"{e} {n:g}" for e, n in c["by_endpoint"].items())
         target = COLD_TARGETS.get(name)
-        where_now = where.split(", sandbox")[0] if name == SHARING_CASE else where
-        rows.append((f"Cold DETAILED, {name}, {where_now}, median of {c['runs']} (× measured {rtt:.0f} ms round trip)",
+        place = f"{where}, sandbox on its own CPU" if sandbox_cpus and name != SHARING_CASE else where
+        rows.append((f"Cold DETAILED, {name}, {place}, median of {c['runs']} (× measured {rtt:.0f} ms round trip)",
                      f"{c['median_ms']:.0f} ms = {multiple:.2f}× · {c['requests']:g} upstream: {endpoints}",
                      "—" if target is None else verdict(multiple <= target, f"≤ {target}×")))
     return rows
-
-
-def apart(where: str, sandbox_cpus: list[int] | None) -> str:
-    """``where`` of in-process cold rows, saying when the sandbox ran on CPUs of its own."""
-    return f"{where}, sandbox on its own CPU" if sandbox_cpus else where
 
 
 #: the share of the diskcache warm throughput the instance on Redis and PostgreSQL must reach
@@ -173,7 +170,7 @@ def shared_backend_rows(r: dict[str, Any]) -> list[Row]:
     rows = [(SHARED_THROUGHPUT,
              f"{t.rps:,.0f} lookups/s{against} · {ms3(t.p50_ms, t.p95_ms, t.p99_ms)} · non-2xx {t.non_2xx}",
              verdict(None if share is None else share >= SHARED_TARGET_SHARE and t.non_2xx == 0, target))]
-    return rows + cold_rows(r, shared["cold_by_endpoint"], apart(SHARED_WHERE, shared.get("sandbox_cpus")))
+    return rows + cold_rows(r, shared["cold_by_endpoint"], SHARED_WHERE, shared.get("sandbox_cpus"))
 
 
 def short_frame(label: str) -> str:
