@@ -5,11 +5,11 @@ order plus the product batch, each on its own thread. Threads of one process tak
 one another at every system call they make (connect, send, an SQLite step, the budget's flock).
 On different cores each of those handoffs has to wake the other core, and on 2 cores the
 requests of round two left about 0.7 ms apart (0.5 ms on one core). On one core a thread runs
-on until it waits on Ordergroove, then the next one goes. Measured against the sandbox (50 ms per request, bench
-customer, 2 cores), alternating with the setting off: in-process, fully cold 2.16 round trips
-against 2.12 with it on and catalogue cached 2.15 against 2.11 (five rounds of 15 lookups each
-way, every round in favour); through gunicorn, fully cold 2.20 against 2.16 (four rounds), warm
-throughput and tail unchanged.
+on until it waits on Ordergroove, then the next one goes. Measured against the sandbox (50 ms
+per request, bench customer, 2 cores), alternating with the setting off: in-process, fully
+cold 2.16 round trips against 2.12 with it on and catalogue cached 2.15 against 2.11 (five
+rounds of 15 lookups each way, every round in favour); through gunicorn, fully cold 2.20
+against 2.16 (four rounds), warm throughput and tail unchanged.
 
 Only the fetch threads are held to a CPU: warm lookups never use them, and the request threads
 and everything else go where the scheduler puts them. Each process picks one of the CPUs it

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,15 +22,13 @@ CAN_PIN = hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) >= 2
 needs_two_cpus = pytest.mark.skipif(not CAN_PIN, reason="needs Linux and at least two CPUs to choose from")
 
 
-def make_fetcher(tmp_path, base_url: str = "https://og.test", **kwargs) -> ProfileFetcher:
-    client = OrdergrooveClient(base_url, "k", sleep=lambda s: None)
+def make_fetcher(tmp_path, **kwargs) -> ProfileFetcher:
+    client = OrdergrooveClient("https://og.test", "k", sleep=lambda s: None)
     return ProfileFetcher(client, ResourceCache(tmp_path / "cache", ttls=TTLS), timezone=ZoneInfo("UTC"), **kwargs)
 
 
 def thread_masks(fetcher: ProfileFetcher, n: int = 4) -> list[set[int]]:
     """The CPUs each of ``n`` fetch threads may run on, each asked on a thread of its own."""
-    import threading
-
     everyone = threading.Barrier(n, timeout=5)
 
     def mask() -> set[int]:
