@@ -4,27 +4,24 @@ from __future__ import annotations
 
 import os
 import threading
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from app.deadline import Deadline
 from app.ordergroove import affinity
-from app.ordergroove.cache import ResourceCache
-from app.ordergroove.client import OrdergrooveClient
 from app.ordergroove.fetcher import ProfileFetcher
 from app.sandbox import KNOWN
 from app.settings import Settings, SettingsError
 
 SANDBOX = {"ORDERGROOVE_BASE_URL": "http://127.0.0.1:8700"}
-TTLS = {"customer": 90, "subscriptions": 90, "orders": 90, "items": 90, "product": 6 * 3600, "search": 90}
 CAN_PIN = hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) >= 2
 needs_two_cpus = pytest.mark.skipif(not CAN_PIN, reason="needs Linux and at least two CPUs to choose from")
 
 
-def make_fetcher(tmp_path, **kwargs) -> ProfileFetcher:
-    client = OrdergrooveClient("https://og.test", "k", sleep=lambda s: None)
-    return ProfileFetcher(client, ResourceCache(tmp_path / "cache", ttls=TTLS), timezone=ZoneInfo("UTC"), **kwargs)
+def make_fetcher(tmp_path, base_url: str = SANDBOX["ORDERGROOVE_BASE_URL"], **env: str) -> ProfileFetcher:
+    """A fetcher built as the app builds it (settings), over a data dir of the test's own."""
+    return ProfileFetcher.from_settings(Settings.from_env({"ORDERGROOVE_BASE_URL": base_url,
+                                                          "OGTK_DATA_DIR": str(tmp_path), **env}))
 
 
 def thread_masks(fetcher: ProfileFetcher, n: int = 4) -> list[set[int]]:
@@ -80,7 +77,7 @@ def test_fetch_threads_run_on_one_cpu_and_the_calling_thread_is_not_moved(tmp_pa
 @needs_two_cpus
 def test_turned_off_fetch_threads_go_where_the_scheduler_puts_them(tmp_path):
     before = os.sched_getaffinity(0)
-    fetcher = make_fetcher(tmp_path, one_cpu=False)
+    fetcher = make_fetcher(tmp_path, OGTK_FETCH_ONE_CPU="0")
     try:
         assert thread_masks(fetcher) == [before] * 4
         assert fetcher.fetch_cpu is None
@@ -95,8 +92,7 @@ def test_a_refused_pin_still_fetches_a_whole_profile(tmp_path, sandbox, monkeypa
 
     monkeypatch.setattr(os, "sched_setaffinity", refuse, raising=False)
     sandbox.set_faults(latency_ms=0, error_rate=0, rate_limit_rate=0, hang_rate=0)
-    client = OrdergrooveClient(sandbox.base_url, sandbox.api_key)
-    fetcher = ProfileFetcher(client, ResourceCache(tmp_path / "cache", ttls=TTLS), timezone=ZoneInfo("UTC"))
+    fetcher = make_fetcher(tmp_path, sandbox.base_url)
     try:
         profile = fetcher.profile(KNOWN["bench"], deadline=Deadline(10))
         assert profile is not None and len(profile.subscriptions) == 5 and len(profile.next_orders) == 5
@@ -106,9 +102,8 @@ def test_a_refused_pin_still_fetches_a_whole_profile(tmp_path, sandbox, monkeypa
 
 def test_setting_turns_it_off_and_refuses_anything_but_0_or_1(tmp_path):
     assert Settings.from_env(SANDBOX).fetch_one_cpu is True
-    settings = Settings.from_env({**SANDBOX, "OGTK_FETCH_ONE_CPU": "0", "OGTK_DATA_DIR": str(tmp_path)})
-    assert settings.fetch_one_cpu is False
-    fetcher = ProfileFetcher.from_settings(settings)
+    assert Settings.from_env({**SANDBOX, "OGTK_FETCH_ONE_CPU": "0"}).fetch_one_cpu is False
+    fetcher = make_fetcher(tmp_path, OGTK_FETCH_ONE_CPU="0")
     try:
         assert fetcher.one_cpu is False
     finally:
