@@ -48,5 +48,10 @@ class BoundedMemo(Generic[K, V]):
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
 
+    def discard(self, key: K) -> None:
+        """Forget ``key`` (no error when it is not remembered)."""
+        with self._lock:
+            self._entries.pop(key, None)
+
     def __len__(self) -> int:
         return len(self._entries)

@@ -26,6 +26,15 @@ def test_put_replaces_and_refreshes():
     assert (memo.get("a"), memo.get("b")) == (10, None)
 
 
+def test_discard_forgets_one_key_and_ignores_an_unknown_one():
+    memo = BoundedMemo(2)
+    memo.put("a", 1)
+    memo.put("b", 2)
+    memo.discard("a")
+    memo.discard("never")
+    assert (memo.get("a"), memo.get("b"), len(memo)) == (None, 2, 1)
+
+
 def test_size_must_be_positive():
     with pytest.raises(ValueError):
         BoundedMemo(0)

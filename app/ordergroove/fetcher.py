@@ -180,8 +180,14 @@ class ProfileFetcher:
 
     def invalidate(self, customer_id: Any) -> int:
         """Drop every cached piece of this customer, the email searches that found them included
-        (refresh, actions, webhooks); shared products stay. Returns how many entries went."""
-        return self.cache.invalidate_customer(str(customer_id).strip())
+        (refresh, actions, webhooks); shared products stay. Returns how many entries went.
+
+        This process also forgets the profile it remembers: the next lookup would otherwise read
+        the generations on their own first (a Redis round trip) only to find them changed."""
+        cid = str(customer_id).strip()
+        gone = self.cache.invalidate_customer(cid)
+        self._profiles.discard(cid)
+        return gone
 
     def prestart(self, timeout_s: float = 5.0) -> int:
         """Start one cold lookup's worth of fetch threads now, each with its cache connection

@@ -196,6 +196,25 @@ def test_a_profile_found_whole_in_the_cache_is_reused_for_one_read_while_it_stay
     assert fetcher.profile("7781203344", deadline=Deadline(4)) is warm
 
 
+def test_invalidating_here_forgets_the_remembered_profile_so_the_generations_come_with_round_one(
+        fetcher, mocked, monkeypatch):
+    """A webhook or action answered by this process: the next lookup must not spend a store read
+    (a Redis round trip) on generations it would only find changed."""
+    mock_dana(mocked)
+    fetcher.profile("7781203344", deadline=Deadline(4))
+    fetcher.profile("7781203344", deadline=Deadline(4))  # remembered
+    assert fetcher.invalidate("7781203344") == 5
+    mocked.replace(responses.GET, f"{BASE}/customers/7781203344/", json={**DANA, "first_name": "Danielle"})
+    reads = counted_reads(fetcher, monkeypatch)
+    after = fetcher.profile("7781203344", deadline=Deadline(4))
+    assert after.customer.full_name == "Danielle Reyes"
+    assert reads[0] == ["customer", "generation", "generation", "orders", "subscriptions"]
+    reads.clear()  # built whole from the cache again, so remembered again: generations alone
+    fetcher.profile("7781203344", deadline=Deadline(4))
+    assert fetcher.profile("7781203344", deadline=Deadline(4)).customer.full_name == "Danielle Reyes"
+    assert reads[-1] == ["generation", "generation"]
+
+
 def test_a_remembered_profile_is_not_reused_once_a_piece_of_it_expires(fetcher, mocked, clock):
     mock_dana(mocked)
     fetcher.profile("7781203344", deadline=Deadline(4))
