@@ -131,10 +131,13 @@ class CacheBackend(ABC):
         for key, value in items:
             self.set(key, value, expire=expire)
 
-    def add_many(self, keys: list[str], value: Any, *, expire: Seconds) -> list[bool]:
-        """:meth:`add` of ``value`` under each of ``keys``, in order (one transaction or round trip
-        where the store allows): the leases of one round's pieces, taken before any is fetched."""
-        return [self.add(key, value, expire=expire) for key in keys]
+    def add_many_reading(self, keys: list[str], value: Any, *, expire: Seconds,
+                         read: list[str]) -> tuple[list[bool], list[Any]]:
+        """:meth:`add` of ``value`` under each of ``keys``, then the values of ``read`` as they are
+        once those adds are done (one transaction or round trip where the store allows): the
+        leases of one round's pieces, taken before any is fetched, and the pieces as any fetch
+        that finished before the leases left them."""
+        return [self.add(key, value, expire=expire) for key in keys], self.get_many(read)
 
     @abstractmethod
     def delete(self, key: str) -> bool:

@@ -166,18 +166,20 @@ class DiskBackend(CacheBackend):
         if items:
             self._run_write(set_all)
 
-    def add_many(self, keys: list[str], value: Any, *, expire: Seconds) -> list[bool]:
+    def add_many_reading(self, keys: list[str], value: Any, *, expire: Seconds,
+                         read: list[str]) -> tuple[list[bool], list[Any]]:
         """One transaction for all: a cold lookup's second round leases six pieces at once (one
-        write transaction instead of six took about 2 ms of CPU off a cold lookup)."""
-        if len(keys) <= 1:
-            return [self.add(key, value, expire=expire) for key in keys]
+        write transaction instead of six took about 2 ms of CPU off a cold lookup), and reads
+        them in it rather than once each in the fetch threads, each on its own connection."""
         raw, seconds = encode(value), max(_MIN_EXPIRE_S, expire)
 
-        def add_all(cache: diskcache.Cache) -> list[bool]:
+        def add_all_then_read(cache: diskcache.Cache) -> tuple[list[bool], list[Any]]:
             with cache.transact():
-                return [bool(cache.add(self._key(key), raw, expire=seconds)) for key in keys]
+                added = [bool(cache.add(self._key(key), raw, expire=seconds)) for key in keys]
+                return added, [cache.get(self._key(key)) for key in read]
 
-        return self._run_write(add_all)
+        added, found = self._run_write(add_all_then_read)
+        return added, [decode(raw) for raw in found]
 
     def delete(self, key: str) -> bool:
         return bool(self._run_write(lambda c: c.delete(self._key(key))))

@@ -162,19 +162,24 @@ class RedisBackend(CacheBackend):
 
         self._run(set_all)
 
-    def add_many(self, keys: list[str], value: Any, *, expire: Seconds) -> list[bool]:
-        """One pipelined round trip of ``SET NX PX`` (each atomic on its own)."""
-        if len(keys) <= 1:
-            return [self.add(key, value, expire=expire) for key in keys]
+    def add_many_reading(self, keys: list[str], value: Any, *, expire: Seconds,
+                         read: list[str]) -> tuple[list[bool], list[Any]]:
+        """``SET NX PX`` of each key (each atomic on its own), then one ``MGET`` of ``read``,
+        pipelined: one round trip, where reading each piece after its lease was one more per
+        piece, before its request could leave."""
         raw, ms = encode(value), self._ms(expire)
 
-        def add_all() -> list[bool]:
+        def add_all_then_read() -> tuple[list[bool], list[Any]]:
             pipe = self._client.pipeline(transaction=False)
             for key in keys:
                 pipe.set(self._keys + key, raw, px=ms, nx=True)
-            return [bool(done) for done in pipe.execute()]
+            if read:
+                pipe.mget([self._keys + key for key in read])
+            done = pipe.execute()
+            found = done[len(keys)] if read else []
+            return [bool(ok) for ok in done[:len(keys)]], [decode(one) for one in found]
 
-        return self._run(add_all)
+        return self._run(add_all_then_read)
 
     def delete(self, key: str) -> bool:
         return bool(self._run(self._client.delete, self._keys + key))

@@ -44,6 +44,8 @@ STALE_ON = (Unavailable, RateLimited)
 
 _OK = "ok"
 _NOT_FOUND = "404"
+#: a leased piece's entry not read with its lease: read before fetching (see get_or_fetch)
+_UNREAD = object()
 T = TypeVar("T")
 
 
@@ -468,17 +470,22 @@ class ResourceCache:
         for kind, n in hits.items():
             self._count_hits(kind, n, stats)
 
-    def lease_many(self, pieces: list[tuple[str, Any]], *, deadline: Deadline) -> list[str | None]:
-        """Take the fetch leases of several ``(kind, key)`` pieces in one store call: the token
-        of each lease taken (hand it to :meth:`get_or_fetch` as ``lease``), ``None`` where
-        another caller holds it. A cold round leases all its pieces before sending any request,
-        instead of each piece writing its own lease in turn."""
+    def lease_many(self, pieces: list[tuple[str, Any]], *, deadline: Deadline) -> list[tuple[str | None, Any]]:
+        """Take the fetch leases of several ``(kind, key)`` pieces and read the pieces, in one
+        store call: per piece, the token of the lease taken (``None`` where another caller holds
+        it) and the entry as it is once the leases are taken; hand both to :meth:`get_or_fetch`
+        (``lease``, ``leased_entry``). A cold round leases all its pieces before sending any
+        request, instead of each piece writing its own lease in turn; and a fetch that finished
+        before our lease is seen in that read, not in a read of each piece of its own (a Redis
+        round trip per piece, before its request could leave)."""
         token = uuid.uuid4().hex
         lease_s = max(1.0, min(self.max_lease_s, deadline.remaining()))
-        keys = ["lock:" + self.cache_key(kind, key) for kind, key in pieces]
-        self._settle(keys)
-        taken = self._safe([True] * len(keys), self.backend.add_many, keys, token, expire=lease_s)
-        return [token if ok else None for ok in taken]
+        keys = [self.cache_key(kind, key) for kind, key in pieces]
+        locks = ["lock:" + key for key in keys]
+        self._settle(locks + keys)
+        taken, stored = self._safe(([True] * len(keys), [None] * len(keys)), self.backend.add_many_reading,
+                                   locks, token, expire=lease_s, read=keys)
+        return [(token if ok else None, self._entry(raw)) for ok, raw in zip(taken, stored)]
 
     def release_lease(self, kind: str, key: Any, token: str) -> None:
         """Give back a lease of :meth:`lease_many` whose piece will not be fetched after all."""
@@ -486,7 +493,7 @@ class ResourceCache:
 
     def get_or_fetch(self, kind: str, key: Any, fetch: Callable[[], Any], *, deadline: Deadline,
                      customer_id: Any = None, stats=None, lease: str | None = None,
-                     later: WriteBehind | None = None) -> CacheResult:
+                     leased_entry: Any = _UNREAD, later: WriteBehind | None = None) -> CacheResult:
         """The cached value when fresh; otherwise ``fetch()`` once (across threads and processes).
 
         ``customer_id`` tags the entry for :meth:`invalidate_customer`. When ``fetch`` raises
@@ -494,12 +501,16 @@ class ResourceCache:
         entry is returned with ``stale=True``. A 404 of a customer or product is remembered for
         ``negative_ttl`` seconds and re-raised from the cache. ``lease`` is the token of this
         piece's lease when the caller already took it (:meth:`lease_many`); it is released here.
-        With ``later``, a fetched value's write (and the lease's release) waits in it.
+        The entry is read once more before fetching (another fetch may have finished before the
+        lease was taken), unless ``leased_entry`` is that read, made with the lease
+        (:meth:`lease_many`). With ``later``, a fetched value's write (and the lease's
+        release) waits in it.
         """
         ckey = self.cache_key(kind, key)
         lock_key = "lock:" + ckey
         if lease is not None:
-            return self._fetch_leased(kind, ckey, None, fetch, lock_key, lease, customer_id, stats, later)
+            return self._fetch_leased(kind, ckey, None, fetch, lock_key, lease, customer_id, stats, later,
+                                      latest=leased_entry)
         entry = self._read(ckey)
         if self._fresh(kind, entry, self._clock()):
             return self._answer_fresh(kind, entry, stats)
@@ -529,11 +540,12 @@ class ResourceCache:
 
     def _fetch_leased(self, kind: str, ckey: str, entry: tuple | None, fetch: Callable[[], Any],
                       lock_key: str, token: str, customer_id: Any, stats,
-                      later: WriteBehind | None = None) -> CacheResult:
+                      later: WriteBehind | None = None, *, latest: Any = _UNREAD) -> CacheResult:
         """:meth:`_fetch` holding the lease, which the value's write (or the end) releases."""
         leased = True
         try:
-            latest = self._read(ckey)  # the winner may have finished between the last read and our lease
+            if latest is _UNREAD:  # the winner may have finished between the last read and our lease
+                latest = self._read(ckey)
             if self._fresh(kind, latest, self._clock()):
                 return self._answer_fresh(kind, latest, stats)
             leased = False  # from here _fetch releases it

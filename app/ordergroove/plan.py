@@ -31,8 +31,9 @@ from __future__ import annotations
 import logging
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from ..deadline import Deadline
 from ..turns import off_turn
@@ -89,11 +90,13 @@ class Pieces:
                     missing.append(piece)
             if not missing or self.stopped:
                 return
-            # every lease of the round in one store write, before the first request goes out
+            # every lease of the round in one store call, before the first request goes out, with
+            # the read that tells whether another fetch finished before them
             leases = self.cache.lease_many([(kind, key) for kind, key, *_ in missing], deadline=self.deadline)
-            for (kind, key, fetch, customer_id, then), token in zip(missing, leases):
-                self.call(lambda k=kind, y=key, f=fetch, c=customer_id, t=token: self.cache.get_or_fetch(
-                    k, y, f, deadline=self.deadline, customer_id=c, stats=self.stats, lease=t, later=self.later),
+            for (kind, key, fetch, customer_id, then), (token, entry) in zip(missing, leases):
+                self.call(lambda k=kind, y=key, f=fetch, c=customer_id, t=token, e=entry: self.cache.get_or_fetch(
+                    k, y, f, deadline=self.deadline, customer_id=c, stats=self.stats, lease=t, leased_entry=e,
+                    later=self.later),
                     then,
                     lease=None if token is None else (kind, key, token))
 
@@ -101,14 +104,23 @@ class Pieces:
 
     def peek(self, keys: list[tuple[str, str]], then: Callable[[list], None]) -> None:
         """``then(fresh entries or None, in order)`` for ``keys``. Reads asked for by the
-        callbacks of a read (round two, found while handing out round one's cache hits) are
-        gathered into one store call: a warm profile is two reads, one per round (two MGETs on
-        Redis, not one per kind of piece)."""
-        if self._gathering is not None:
+        callbacks of a read (round two, found while handing out round one's cache hits), or by
+        the callbacks of pieces that finished together (:meth:`run`), are gathered into one
+        store call: a warm profile is two reads, one per round (two MGETs on Redis, not one per
+        kind of piece), and a cold one's subscriptions and orders, back together, ask for their
+        products and order lines in one."""
+        with self._gathered():
             self._gathering.append((keys, then))
+
+    @contextmanager
+    def _gathered(self) -> Iterator[None]:
+        """Reads asked for inside are made together on the way out (nested: by the outermost)."""
+        if self._gathering is not None:
+            yield
             return
-        self._gathering = [(keys, then)]
+        self._gathering = []
         try:
+            yield
             while self._gathering:
                 reads, self._gathering = self._gathering, []
                 found = self.cache.peek_many([key for keys_, _ in reads for key in keys_], stats=self.stats,
@@ -153,9 +165,10 @@ class Pieces:
                 self._leases.pop(future, None)
             while self._waiting and len(self._pending) < self.max_in_flight:  # refill before callbacks
                 self.call(*self._waiting.popleft())
-            for then, future in finished:
-                if not self.stopped:
-                    then(future.result())
+            with self._gathered():
+                for then, future in finished:
+                    if not self.stopped:
+                        then(future.result())
 
     def stop(self) -> None:
         self.stopped = True

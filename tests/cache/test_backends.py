@@ -247,14 +247,23 @@ def test_get_many_answers_in_order_with_none_for_the_absent(backend):
     assert backend.get_many([]) == []
 
 
-def test_add_many_takes_each_absent_key_once_and_leaves_held_ones(backend):
+def test_add_many_reading_takes_each_absent_key_once_and_leaves_held_ones(backend):
     assert backend.add("lock:b", "theirs", expire=60)
-    assert backend.add_many(["lock:a", "lock:b", "lock:c"], "mine", expire=60) == [True, False, True]
+    assert backend.add_many_reading(["lock:a", "lock:b", "lock:c"], "mine", expire=60, read=[]) == \
+        ([True, False, True], [])
     assert [backend.get(k) for k in ("lock:a", "lock:b", "lock:c")] == ["mine", "theirs", "mine"]
-    assert backend.add_many(["lock:a", "lock:c"], "again", expire=60) == [False, False]
-    assert backend.add_many(["lock:d"], "one", expire=0.3) == [True] and backend.add_many([], "x", expire=1) == []
+    assert backend.add_many_reading(["lock:a", "lock:c"], "again", expire=60, read=[])[0] == [False, False]
+    assert backend.add_many_reading(["lock:d"], "one", expire=0.3, read=[])[0] == [True]
+    assert backend.add_many_reading([], "x", expire=1, read=[]) == ([], [])
     assert eventually(lambda: backend.get("lock:d") is None)  # expired: free again
-    assert backend.add_many(["lock:d", "lock:e"], "later", expire=60) == [True, True]
+    assert backend.add_many_reading(["lock:d", "lock:e"], "later", expire=60, read=[])[0] == [True, True]
+
+
+def test_add_many_reading_reads_after_its_adds_in_order(backend):
+    backend.set("items:a", ["line"], expire=60)
+    added, found = backend.add_many_reading(["lock:items:a", "lock:items:b"], "mine", expire=60,
+                                            read=["items:a", "items:b", "lock:items:b"])
+    assert added == [True, True] and found == [["line"], None, "mine"]  # the read sees the adds
 
 
 def test_set_many_stores_every_pair_with_its_expiry(backend):

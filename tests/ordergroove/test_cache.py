@@ -285,7 +285,8 @@ def test_waiter_fetches_itself_when_an_abandoned_lease_expires(cache):
 
 def test_leases_taken_together_are_used_by_their_fetches_and_released(cache):
     cache.backend.add("lock:items:o2", "someone-else", expire=30)
-    tokens = cache.lease_many([("items", "o1"), ("items", "o2"), ("orders", "c1")], deadline=forever())
+    tokens = [token for token, _ in cache.lease_many([("items", "o1"), ("items", "o2"), ("orders", "c1")],
+                                                     deadline=forever())]
     assert tokens[0] and tokens[1] is None and tokens[2] == tokens[0]  # o2 is someone else's fetch
     assert not cache.backend.add("lock:items:o1", "me-too", expire=30)  # held until its fetch ends
     fetch = Upstream(["line"])
@@ -301,19 +302,46 @@ def test_leases_taken_together_are_used_by_their_fetches_and_released(cache):
 
 def test_a_pre_taken_lease_finds_a_value_stored_meanwhile_and_serves_stale_on_failure(cache, clock):
     cache.get_or_fetch("orders", "c2", Upstream("old"), deadline=forever())
-    [token] = cache.lease_many([("orders", "c2")], deadline=forever())  # fresh: a caller may still lease
+    [(token, _)] = cache.lease_many([("orders", "c2")], deadline=forever())  # fresh: a caller may still lease
     hit = cache.get_or_fetch("orders", "c2", Upstream(AssertionError("must not fetch")), deadline=forever(),
                              lease=token)
     assert hit.hit and hit.value == "old" and cache.backend.get("lock:orders:c2") is None
     clock.now += 600  # expired, still within the stale age
-    [token] = cache.lease_many([("orders", "c2")], deadline=forever())
+    [(token, _)] = cache.lease_many([("orders", "c2")], deadline=forever())
     stale = cache.get_or_fetch("orders", "c2", Upstream(Unavailable("down")), deadline=forever(), lease=token)
     assert stale.stale and stale.value == "old" and cache.backend.get("lock:orders:c2") is None
 
 
+def test_the_read_taken_with_the_leases_stands_for_the_read_before_each_fetch(cache, clock, monkeypatch):
+    """Each leased piece read itself again before its request (a Redis round trip per piece of
+    a cold round); the leases' own read now tells a fetch that finished before them, and keeps
+    the stale copy for a fetch that fails."""
+    cache.get_or_fetch("orders", "done", Upstream("theirs"), deadline=forever())  # finished before our lease
+    cache.get_or_fetch("orders", "old", Upstream("old"), deadline=forever())
+    clock.now += 80  # "old" expires first
+    cache.get_or_fetch("orders", "done", Upstream(AssertionError("fresh")), deadline=forever())
+    clock.now += 20
+    cache.backend.delete("orders:done")
+    cache.get_or_fetch("orders", "done", Upstream("theirs"), deadline=forever())
+    gets: list[str] = []
+    get = cache.backend.get
+    monkeypatch.setattr(cache.backend, "get", lambda key: gets.append(key) or get(key))
+    (t1, done), (t2, old), (t3, none) = cache.lease_many([("orders", "done"), ("orders", "old"), ("orders", "new")],
+                                                         deadline=forever())
+    assert t1 and t2 and t3 and none is None
+    hit = cache.get_or_fetch("orders", "done", Upstream(AssertionError("must not fetch")), deadline=forever(),
+                             lease=t1, leased_entry=done)
+    stale = cache.get_or_fetch("orders", "old", Upstream(Unavailable("down")), deadline=forever(), lease=t2,
+                               leased_entry=old)
+    fetched = cache.get_or_fetch("orders", "new", Upstream("new"), deadline=forever(), lease=t3, leased_entry=none)
+    assert (hit.hit, hit.value) == (True, "theirs") and (stale.stale, stale.value) == (True, "old")
+    assert (fetched.hit, fetched.value) == (False, "new") and gets == []
+    assert [cache.backend.get(f"lock:orders:{key}") for key in ("done", "old", "new")] == [None, None, None]
+
+
 def test_leases_cannot_be_taken_from_a_broken_cache_so_everyone_fetches(cache):
     cache.backend = Broken()
-    tokens = cache.lease_many([("items", "a"), ("items", "b")], deadline=forever())
+    tokens = [token for token, _ in cache.lease_many([("items", "a"), ("items", "b")], deadline=forever())]
     assert all(tokens)
     assert cache.get_or_fetch("items", "a", Upstream(["x"]), deadline=forever(), lease=tokens[0]).value == ["x"]
 
@@ -335,6 +363,55 @@ def test_a_plan_that_stops_gives_back_the_leases_of_pieces_it_never_fetched(cach
         release.set()
     assert cache.backend.get("lock:items:o1") is None  # the running fetch released its own
     assert cache.peek("items", "o1").value == "o1" and cache.peek("items", "o2") is None
+
+
+class InlineExecutor:
+    """Runs each piece as it is handed over: every piece of a round has finished by the next wait."""
+
+    def submit(self, work):
+        from concurrent.futures import Future
+
+        future = Future()
+        future.set_result(work())
+        return future
+
+
+def test_pieces_that_finish_together_make_their_next_reads_in_one_store_call(cache, monkeypatch):
+    """A cold profile's subscriptions and orders come back together; their products and order
+    lines were read in two store calls (two Redis round trips before round two could leave)."""
+    from app.ordergroove.plan import Pieces
+
+    reads: list[list[str]] = []
+    get_many = cache.backend.get_many
+    monkeypatch.setattr(cache.backend, "get_many", lambda keys: reads.append(list(keys)) or get_many(keys))
+    executor = InlineExecutor()
+    pieces = Pieces(cache, lambda: executor, max_in_flight=4, deadline=Deadline(5), stats=None)
+    found: dict[str, list] = {}
+
+    def then_read(kind: str):
+        return lambda outcome: pieces.peek([(kind, outcome.value)], lambda entries: found.setdefault(kind, entries))
+
+    pieces.get_all([("subscriptions", "c1", Upstream("p1"), None, then_read("product")),
+                    ("orders", "c1", Upstream("o1"), None, then_read("items"))])
+    pieces.run()
+    assert [sorted(read) for read in reads] == [["orders:c1", "subscriptions:c1"], ["items:o1", "product:p1"]]
+    assert found == {"product": [None], "items": [None]}
+
+
+def test_a_round_leased_after_its_read_sends_its_requests_without_reading_again(cache, monkeypatch):
+    from app.ordergroove.plan import Pieces
+
+    gets: list[str] = []
+    get = cache.backend.get
+    monkeypatch.setattr(cache.backend, "get", lambda key: gets.append(key) or get(key))
+    executor = InlineExecutor()
+    pieces = Pieces(cache, lambda: executor, max_in_flight=4, deadline=Deadline(5), stats=None)
+    answers: list = []
+    pieces.get_all([("customer", "c1", Upstream({"merchant_user_id": "c1"}), "c1", answers.append),
+                    ("orders", "c1", Upstream(["o1"]), "c1", answers.append)])
+    pieces.run()
+    assert sorted(str(a.value) for a in answers) == ["['o1']", "{'merchant_user_id': 'c1'}"] and gets == []
+    assert cache.backend.get("lock:customer:c1") is None and cache.peek("orders", "c1").value == ["o1"]
 
 
 def _run_python(code: str, cwd: Path) -> subprocess.Popen:
@@ -674,7 +751,7 @@ def test_a_held_write_and_its_lease_wait_for_the_flush(cache, make_backend):
     """The value is handed on at once; the store (as another worker sees it) gets it, and the
     lease is freed, only when the lookup flushes after answering."""
     later = cache.write_behind()
-    [token] = cache.lease_many([("items", "o1")], deadline=forever())
+    [(token, _)] = cache.lease_many([("items", "o1")], deadline=forever())
     result = cache.get_or_fetch("items", "o1", Upstream(["line"]), deadline=forever(), lease=token, later=later)
     unleased = cache.get_or_fetch("orders", "c1", Upstream(["order"]), deadline=forever(), customer_id="c1",
                                   later=later)
@@ -725,7 +802,7 @@ def test_a_piece_that_arrives_after_the_flush_is_written_at_once(cache, make_bac
     pieces still run; one finishing after the flush must not sit queued with its lease held."""
     later = cache.write_behind()
     assert later.flush() == 0  # answered
-    [token] = cache.lease_many([("orders", "c9")], deadline=forever())
+    [(token, _)] = cache.lease_many([("orders", "c9")], deadline=forever())
     cache.get_or_fetch("orders", "c9", Upstream(["late"]), deadline=forever(), lease=token, later=later)
     other_worker = make_backend()
     assert other_worker.get("orders:c9")[2] == ["late"] and other_worker.get("lock:orders:c9") is None

@@ -280,7 +280,7 @@ def test_a_remembered_profile_is_not_reused_while_the_store_is_unusable(fetcher,
     def unusable(*args, **kwargs):
         raise CacheUnavailable("disk full")
 
-    for name in ("get", "get_many", "set", "add", "add_many", "set_releasing"):
+    for name in ("get", "get_many", "set", "add", "add_many_reading", "set_releasing"):
         monkeypatch.setattr(fetcher.cache.backend, name, unusable)
     stats = FetchStats()
     assert fetcher.profile("7781203344", deadline=Deadline(4), stats=stats).customer.full_name == "Dana Reyes"
