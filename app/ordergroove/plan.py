@@ -11,11 +11,13 @@ retrieved one by one; a customer with more than one page of subscriptions takes 
 Every piece is cached on its own with its own freshness. Fresh pieces are used inline without a
 thread; misses run on the fetcher's threads, at most ``max_in_flight`` at once per profile, so a
 warm profile makes no request and hands nothing to a thread, and a partly warm one asks only for
-what is missing. The misses of one read take their stampede leases in one store write before
-any is sent, not one write each (about 8% less CPU per cold lookup; its latency, bound by the
-requests' own CPU under the GIL, did not move measurably). Given the lookup's ``WriteBehind``,
-fetched pieces are written only after the answer is sent: written as they arrived, they took
-the GIL from the requests still going out (2–4 ms of a cold lookup's path).
+what is missing. The misses of one read take their stampede leases in one store call before
+any is sent, not one write each (about 8% less CPU per cold lookup), and that call reads them
+once more (another fetch may have finished just before): a read of its own in each fetch thread
+cost every cold piece a Redis round trip before its request could leave (catalogue cached on
+Redis, 2.108 → 2.095 round trips). Given the lookup's ``WriteBehind``, fetched pieces are
+written only after the answer is sent: written as they arrived, they took the GIL from the
+requests still going out (2–4 ms of a cold lookup's path).
 
 Over its two round trips a cold lookup spends 6–7 ms more (of 112 on 2 cores, bench
 customer), mostly on the GIL handed between the round's threads: across cores each request of
