@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)  # the in-process app uses the in-memory registry
 # In-process lookups would print their per-lookup log line to this terminal; gunicorn runs keep it.
@@ -163,19 +163,17 @@ def cold_lookups(bench: measure.InProcess, services, sandbox: SandboxProcess, pa
     customer_id = payload["query"]["externalCustomerId"]
     twelve = measure.detailed_payload(KNOWN["twelve"])
     fully_cold, catalogue_cached = services.fetcher.cache.clear, lambda: services.fetcher.invalidate(customer_id)
+
+    def cold(lookup: dict, clear: Callable[[], Any]) -> dict[str, Any]:
+        return upstream.cold_by_endpoint(lambda: bench.answer(lookup), clear, sandbox, runs)
+
     services.fetcher.executor()  # the process's fetch CPU is chosen with its threads
     with measure.sandbox_apart(sandbox.pid, services.fetcher.fetch_cpu) as apart:
-        cases = {
-            "fully cold": upstream.cold_by_endpoint(lambda: bench.answer(payload), fully_cold, sandbox, runs),
-            "catalogue cached": upstream.cold_by_endpoint(lambda: bench.answer(payload), catalogue_cached,
-                                                          sandbox, runs),
-            "12 subscriptions on 4 orders": upstream.cold_by_endpoint(lambda: bench.answer(twelve), fully_cold,
-                                                                      sandbox, runs),
-        }
+        cases = {"fully cold": cold(payload, fully_cold), "catalogue cached": cold(payload, catalogue_cached),
+                 "12 subscriptions on 4 orders": cold(twelve, fully_cold)}
     if apart:
         bench.lookup(payload)  # the catalogue again: the 12-subscription case cleared the whole cache
-        cases[report.SHARING_CASE] = upstream.cold_by_endpoint(lambda: bench.answer(payload), catalogue_cached,
-                                                               sandbox, runs)
+        cases[report.SHARING_CASE] = cold(payload, catalogue_cached)
     return cases, sorted(apart) if apart else None
 
 

@@ -16,6 +16,7 @@ import sys
 import textwrap
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ from app.deadline import Deadline
 from app.ordergroove.cache import ResourceCache
 from app.ordergroove.errors import NotFound, RateLimited, Unauthorized, Unavailable
 from app.ordergroove.fetcher import FetchStats
+from app.ordergroove.plan import Pieces
 from app.settings import Settings
 from servers import child_backend_options
 
@@ -316,16 +318,10 @@ def test_the_read_taken_with_the_leases_stands_for_the_read_before_each_fetch(ca
     """Each leased piece read itself again before its request (a Redis round trip per piece of
     a cold round); the leases' own read now tells a fetch that finished before them, and keeps
     the stale copy for a fetch that fails."""
-    cache.get_or_fetch("orders", "done", Upstream("theirs"), deadline=forever())  # finished before our lease
     cache.get_or_fetch("orders", "old", Upstream("old"), deadline=forever())
-    clock.now += 80  # "old" expires first
-    cache.get_or_fetch("orders", "done", Upstream(AssertionError("fresh")), deadline=forever())
-    clock.now += 20
-    cache.backend.delete("orders:done")
-    cache.get_or_fetch("orders", "done", Upstream("theirs"), deadline=forever())
-    gets: list[str] = []
-    get = cache.backend.get
-    monkeypatch.setattr(cache.backend, "get", lambda key: gets.append(key) or get(key))
+    clock.now += 100  # "old" expired, still within the stale age
+    cache.get_or_fetch("orders", "done", Upstream("theirs"), deadline=forever())  # finished before our lease
+    gets = recorded_calls(monkeypatch, cache.backend, "get")
     (t1, done), (t2, old), (t3, none) = cache.lease_many([("orders", "done"), ("orders", "old"), ("orders", "new")],
                                                          deadline=forever())
     assert t1 and t2 and t3 and none is None
@@ -347,10 +343,6 @@ def test_leases_cannot_be_taken_from_a_broken_cache_so_everyone_fetches(cache):
 
 
 def test_a_plan_that_stops_gives_back_the_leases_of_pieces_it_never_fetched(cache):
-    from concurrent.futures import ThreadPoolExecutor
-
-    from app.ordergroove.plan import Pieces
-
     release = threading.Event()
     with ThreadPoolExecutor(2) as pool:
         pieces = Pieces(cache, lambda: pool, max_in_flight=1, deadline=Deadline(5), stats=None)
@@ -365,27 +357,33 @@ def test_a_plan_that_stops_gives_back_the_leases_of_pieces_it_never_fetched(cach
     assert cache.peek("items", "o1").value == "o1" and cache.peek("items", "o2") is None
 
 
+def recorded_calls(monkeypatch, backend, name: str) -> list:
+    """The first argument of every call of ``backend.<name>`` from now on (calls still go through)."""
+    calls: list = []
+    method = getattr(backend, name)
+    monkeypatch.setattr(backend, name, lambda arg: calls.append(arg) or method(arg))
+    return calls
+
+
 class InlineExecutor:
     """Runs each piece as it is handed over: every piece of a round has finished by the next wait."""
 
     def submit(self, work):
-        from concurrent.futures import Future
-
         future = Future()
         future.set_result(work())
         return future
 
 
+def inline_pieces(cache) -> Pieces:
+    executor = InlineExecutor()
+    return Pieces(cache, lambda: executor, max_in_flight=4, deadline=Deadline(5), stats=None)
+
+
 def test_pieces_that_finish_together_make_their_next_reads_in_one_store_call(cache, monkeypatch):
     """A cold profile's subscriptions and orders come back together; their products and order
     lines were read in two store calls (two Redis round trips before round two could leave)."""
-    from app.ordergroove.plan import Pieces
-
-    reads: list[list[str]] = []
-    get_many = cache.backend.get_many
-    monkeypatch.setattr(cache.backend, "get_many", lambda keys: reads.append(list(keys)) or get_many(keys))
-    executor = InlineExecutor()
-    pieces = Pieces(cache, lambda: executor, max_in_flight=4, deadline=Deadline(5), stats=None)
+    reads = recorded_calls(monkeypatch, cache.backend, "get_many")
+    pieces = inline_pieces(cache)
     found: dict[str, list] = {}
 
     def then_read(kind: str):
@@ -399,13 +397,8 @@ def test_pieces_that_finish_together_make_their_next_reads_in_one_store_call(cac
 
 
 def test_a_round_leased_after_its_read_sends_its_requests_without_reading_again(cache, monkeypatch):
-    from app.ordergroove.plan import Pieces
-
-    gets: list[str] = []
-    get = cache.backend.get
-    monkeypatch.setattr(cache.backend, "get", lambda key: gets.append(key) or get(key))
-    executor = InlineExecutor()
-    pieces = Pieces(cache, lambda: executor, max_in_flight=4, deadline=Deadline(5), stats=None)
+    gets = recorded_calls(monkeypatch, cache.backend, "get")
+    pieces = inline_pieces(cache)
     answers: list = []
     pieces.get_all([("customer", "c1", Upstream({"merchant_user_id": "c1"}), "c1", answers.append),
                     ("orders", "c1", Upstream(["o1"]), "c1", answers.append)])
